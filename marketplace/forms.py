@@ -1,0 +1,106 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from marketplace.models import User, UserManager
+from marketplace.timezones import is_valid_timezone, timezone_choices
+
+
+class RateLimitedFormMixin:
+    """A form that refuses itself, before any other check, when the view found the caller over a limit.
+
+    Refusing in ``clean()`` first matters for login: the password is never even checked once the budget is
+    spent, so guessing gains nothing.
+    """
+
+    def __init__(self, *args, rate_limit_message: str = "", **kwargs) -> None:
+        self.rate_limit_message = rate_limit_message
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict:
+        if self.rate_limit_message:
+            raise forms.ValidationError(self.rate_limit_message, code="rate_limited")
+        return super().clean()
+
+
+class SignupForm(RateLimitedFormMixin, forms.ModelForm):
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Confirm password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    wants_to_provide = forms.BooleanField(
+        label="I want to offer sessions as a provider",
+        required=False,
+        help_text="You can set up your profile, services and availability right after signing up.",
+    )
+    # Filled in by the browser (static/js/site.js) so new accounts start in the person's own zone.
+    timezone = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = User
+        fields = ["name", "email"]
+        widgets = {
+            "name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = True
+
+    def clean_email(self) -> str:
+        email = UserManager.normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError("An account with this email already exists. Log in instead?")
+        return email
+
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data.get("timezone", "")
+        return name if is_valid_timezone(name) else "UTC"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif password1:
+            candidate = User(email=cleaned.get("email", ""), name=cleaned.get("name", ""))
+            try:
+                password_validation.validate_password(password1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.timezone = self.cleaned_data["timezone"]
+        user.set_password(self.cleaned_data["password1"])
+        if commit:
+            user.save()
+        return user
+
+
+class EmailAuthenticationForm(RateLimitedFormMixin, AuthenticationForm):
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=timezone_choices,
+        help_text="Every date and time on the site is shown to you in this zone.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["name", "timezone"]
+        widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}

@@ -1,0 +1,104 @@
+"""Run the whole development stack in the foreground: web, Celery worker, Celery beat and, when no real
+Stripe key is configured, the local Stripe emulator. Output is interleaved with a name per line; Ctrl-C (or
+any one process exiting) stops them all.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import get_commands
+from django.core.management.base import BaseCommand
+
+COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m"]
+RESET = "\033[0m"
+
+
+class Command(BaseCommand):
+    help = "Run web + Celery worker + beat (+ the Stripe emulator) together in the foreground."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--addr", default=os.environ.get("DEV_ADDR", "127.0.0.1:8000"))
+
+    def handle(self, *args, addr: str, **options) -> None:
+        python = sys.executable
+        var_dir = Path(settings.BASE_DIR) / "var"
+        var_dir.mkdir(exist_ok=True)
+        celery = [python, "-m", "celery", "-A", "marketplace"]
+        processes: dict[str, list[str]] = {}
+        if settings.USES_STRIPE_EMULATOR and "stripe_emulator" in get_commands():
+            processes["stripe"] = [
+                python,
+                "manage.py",
+                "stripe_emulator",
+                "--port",
+                str(settings.STRIPE_EMULATOR_PORT),
+            ]
+        processes["web"] = [python, "manage.py", "runserver", addr]
+        processes["worker"] = [*celery, "worker", "--loglevel", "info", "--concurrency", "2"]
+        processes["beat"] = [
+            *celery,
+            "beat",
+            "--loglevel",
+            "info",
+            "--schedule",
+            str(var_dir / "celerybeat-schedule"),
+        ]
+
+        colour = sys.stdout.isatty()
+        width = max(len(name) for name in processes)
+        lock = threading.Lock()
+
+        def pump(name: str, index: int, stream) -> None:
+            prefix = f"{name:<{width}} | "
+            if colour:
+                prefix = f"{COLOURS[index % len(COLOURS)]}{prefix}{RESET}"
+            for line in iter(stream.readline, ""):
+                with lock:
+                    sys.stdout.write(prefix + line)
+                    sys.stdout.flush()
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        running: dict[str, subprocess.Popen] = {}
+        for index, (name, command) in enumerate(processes.items()):
+            # Own session per child: Ctrl-C reaches only us, and we stop the children in order.
+            child = subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            running[name] = child
+            threading.Thread(target=pump, args=(name, index, child.stdout), daemon=True).start()
+        self.stdout.write(
+            f"Serving on http://{addr.replace('127.0.0.1', 'localhost')}/ — Ctrl-C stops everything."
+        )
+
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        exited = None
+        while not stop.is_set() and exited is None:
+            exited = next((name for name, child in running.items() if child.poll() is not None), None)
+            stop.wait(0.5)
+        if exited:
+            self.stderr.write(f"{exited} exited with code {running[exited].returncode}; stopping the rest.")
+        for child in running.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in running.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        if exited:
+            sys.exit(1)

@@ -1,0 +1,267 @@
+"""Settings for the sessions marketplace, read from the environment (django-environ).
+
+Two modes, chosen by ``DJANGO_ENV``:
+
+* ``development`` (the default): everything works on a developer machine with nothing set. PostgreSQL at
+  127.0.0.1:5432 as ``postgres``, Redis at 127.0.0.1:6379, mail printed to the console, and the local Stripe
+  emulator standing in for Stripe when no ``STRIPE_SECRET_KEY`` is given.
+* ``production``: every secret must come from the environment. A missing one stops the process at start-up
+  with its name, rather than failing later on the first request that needs it.
+
+Every name read here is listed, with its meaning, in ``.env.example`` and the README's configuration table.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is a convenience for development; real environment variables always win over it.
+if env.bool("DJANGO_READ_DOT_ENV", default=True):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"DJANGO_ENV must be 'development' or 'production', not {DJANGO_ENV!r}.")
+IS_PRODUCTION = DJANGO_ENV == "production"
+
+# Secrets production cannot run without. Checked all at once so an operator sees the whole list in one go.
+PRODUCTION_REQUIRED = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ALLOWED_HOSTS",
+    "SITE_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_CONNECT_WEBHOOK_SECRET",
+    "RESEND_API_KEY",
+    "DEFAULT_FROM_EMAIL",
+)
+if IS_PRODUCTION:
+    missing = [name for name in PRODUCTION_REQUIRED if not env.str(name, default="")]
+    if missing:
+        raise ImproperlyConfigured(
+            "Production settings are missing required environment variables: " + ", ".join(missing)
+        )
+
+# --- Core ---------------------------------------------------------------------------------------------
+
+DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-key-never-use-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+
+INSTALLED_APPS = [
+    "marketplace",
+    "providers",
+    "bookings",
+    "payments",
+    "notifications",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "marketplace.timezones.ViewerTimezoneMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "marketplace.urls"
+WSGI_APPLICATION = "marketplace.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "marketplace.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Data stores --------------------------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/marketplace"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Several test runs may share one PostgreSQL server (parallel checkouts, CI next to a developer): a suffix
+# keeps their throwaway databases apart.
+DATABASES["default"]["TEST"] = {"NAME": "test_marketplace" + env.str("TEST_DB_SUFFIX", default="")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "marketplace",
+        "TIMEOUT": 300,
+    }
+}
+# Sessions live in the database so that any web process behind a load balancer can serve any request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Users and authentication -------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "marketplace.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Attempts allowed per window, counted in Redis so every web process sees the same counts.
+# "login_ip": any login attempt from one address; "login_email": attempts against one account.
+RATE_LIMITS = {
+    "login_ip": (env.int("RATE_LIMIT_LOGIN_PER_IP", default=20), 15 * 60),
+    "login_email": (env.int("RATE_LIMIT_LOGIN_PER_ACCOUNT", default=8), 15 * 60),
+    "signup_ip": (env.int("RATE_LIMIT_SIGNUP_PER_IP", default=10), 60 * 60),
+}
+# How many reverse proxies (load balancer, ingress) sit in front of the app and append to
+# X-Forwarded-For. 0 trusts only the socket address, which is right when nothing is in front.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Internationalisation and time --------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"  # what is stored; each viewer sees their own zone (marketplace.timezones)
+
+# --- Static and media files ---------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+STORAGES = {
+    # Uploaded files go through Django's storage API so object storage can replace the disk by configuration.
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Email --------------------------------------------------------------------------------------------
+
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sessions Marketplace <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+RESEND_API_KEY = env.str("RESEND_API_KEY", default="")
+RESEND_API_URL = env.str("RESEND_API_URL", default="https://api.resend.com")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default=(
+        "notifications.backends.ResendEmailBackend"
+        if IS_PRODUCTION or RESEND_API_KEY
+        else "django.core.mail.backends.console.EmailBackend"
+    ),
+)
+ADMIN_ALERT_EMAILS = env.list("ADMIN_ALERT_EMAILS", default=[])
+ADMINS = [("Admin", address) for address in ADMIN_ALERT_EMAILS]
+
+# --- Money --------------------------------------------------------------------------------------------
+
+PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd").lower()
+PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
+PAYOUT_HOLD_HOURS = env.int("PAYOUT_HOLD_HOURS", default=72)
+CANCELLATION_FULL_REFUND_HOURS = env.int("CANCELLATION_FULL_REFUND_HOURS", default=24)
+LATE_CANCELLATION_REFUND_PERCENT = env.int("LATE_CANCELLATION_REFUND_PERCENT", default=0)
+
+# --- Stripe -------------------------------------------------------------------------------------------
+
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Without a real key, development talks to the local emulator (`manage.py stripe_emulator`).
+USES_STRIPE_EMULATOR = not STRIPE_SECRET_KEY and not IS_PRODUCTION
+STRIPE_EMULATOR_PORT = env.int("STRIPE_EMULATOR_PORT", default=12111)
+if USES_STRIPE_EMULATOR:
+    STRIPE_SECRET_KEY = "sk_test_emulator"
+STRIPE_API_BASE = env.str(
+    "STRIPE_API_BASE", default=f"http://127.0.0.1:{STRIPE_EMULATOR_PORT}" if USES_STRIPE_EMULATOR else ""
+)
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_dev_platform")
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_dev_connect")
+
+# --- Celery -------------------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again, not lost
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late, don't let one worker sit on a queue of others' work
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_IGNORE_RESULT = True  # tasks report through database rows, never through results
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "marketplace.tasks.heartbeat",
+        "schedule": float(HEARTBEAT_INTERVAL_SECONDS),
+        # A heartbeat nobody ran in time is worthless: expire it rather than queue up while workers are down.
+        "options": {"expires": float(HEARTBEAT_INTERVAL_SECONDS)},
+    },
+}
+
+# --- Security -----------------------------------------------------------------------------------------
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the small scripts we ship never read it; forms carry the token
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # /healthz/ is probed by load balancers over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# --- Logging ------------------------------------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

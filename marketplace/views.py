@@ -1,0 +1,122 @@
+import logging
+
+import redis
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from marketplace.forms import EmailAuthenticationForm, ProfileForm, SignupForm
+from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
+from marketplace.tasks import HEARTBEAT_CACHE_KEY
+from providers.services import provider_create
+
+logger = logging.getLogger(__name__)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and humans: can this process reach PostgreSQL and Redis right now?"""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # any failure means "down"; the reason goes to the log, not the world
+        logger.warning("healthz: database check failed: %s", error)
+        checks["database"] = "error"
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        client.close()
+        checks["redis"] = "ok"
+    except redis.RedisError as error:
+        logger.warning("healthz: redis check failed: %s", error)
+        checks["redis"] = "error"
+    healthy = all(value == "ok" for value in checks.values())
+    body: dict[str, object] = {"status": "ok" if healthy else "error", **checks}
+    # Informational only: a stale heartbeat means beat or the workers are down, which the web tier survives.
+    if checks["redis"] == "ok":
+        last = cache.get(HEARTBEAT_CACHE_KEY)
+        last_at = parse_datetime(last) if last else None
+        body["celery_heartbeat_age_seconds"] = (
+            int((timezone.now() - last_at).total_seconds()) if last_at else None
+        )
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    status, limit_message = 200, ""
+    if request.method == "POST":
+        limit = rate_limit_hit(scope="signup_ip", key=client_ip(request))
+        if limit.is_limited:
+            status, limit_message = 429, rate_limit_message(limit)
+    form = SignupForm(
+        request.POST or None,
+        rate_limit_message=limit_message,
+        initial={"wants_to_provide": request.GET.get("provider") == "1"},
+    )
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        if form.cleaned_data["wants_to_provide"]:
+            provider_create(user=user, display_name=user.name)
+            messages.success(request, "Welcome! Let's set up your provider profile.")
+            return redirect("providers:dashboard")
+        messages.success(request, f"Welcome, {user.display_name}! Your account is ready.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, with attempts counted per address and per account before any password check."""
+
+    form_class = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    rate_limit_message = ""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        results = [rate_limit_hit(scope="login_ip", key=client_ip(request))]
+        email = request.POST.get("username", "").strip()
+        if email:
+            results.append(rate_limit_hit(scope="login_email", key=email))
+        limited = [result for result in results if result.is_limited]
+        if limited:
+            self.rate_limit_message = rate_limit_message(max(limited, key=lambda r: r.retry_after_seconds))
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "rate_limit_message": self.rate_limit_message}
+
+    def form_invalid(self, form: EmailAuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if self.rate_limit_message:
+            response.status_code = 429
+        return response
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your profile has been saved.")
+        return redirect("profile")
+    return render(request, "profile.html", {"form": form, "now": timezone.now()})
