@@ -216,6 +216,9 @@ STRIPE_API_BASE = env.str(
 )
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_dev_platform")
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_dev_connect")
+# Explicit: the SDK makes no retries unless told, and a hung connection must not hold a worker for long.
+STRIPE_HTTP_TIMEOUT_SECONDS = env.int("STRIPE_HTTP_TIMEOUT_SECONDS", default=20)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
 # --- Celery -------------------------------------------------------------------------------------------
 
@@ -263,5 +266,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The Stripe SDK logs two INFO lines per request; our gateway logs what matters.
+        "stripe": {"level": "WARNING"},
+    },
 }

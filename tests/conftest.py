@@ -5,6 +5,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.personas",
     "tests.fixtures.browser",
+    "tests.fixtures.stripe",
 ]
 
 

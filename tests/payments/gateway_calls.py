@@ -1,0 +1,37 @@
+"""Gateway calls with the arguments most tests share, so each test states only what it is about."""
+
+from datetime import UTC, datetime, timedelta
+
+from payments import gateway
+
+
+def checkout_create(
+    *, booking_ref: str = "42", amount: int = 5000, key: str | None = None
+) -> gateway.CheckoutSession:
+    return gateway.checkout_session_create(
+        booking_ref=booking_ref,
+        amount=amount,
+        currency="usd",
+        product_name="Guitar lesson (60 min)",
+        customer_email="client@example.com",
+        success_url="http://testserver/bookings/42/paid/?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://testserver/bookings/42/",
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+        transfer_group=f"booking-{booking_ref}",
+        metadata={"booking_id": booking_ref},
+        idempotency_key=key or f"checkout-{booking_ref}-1",
+    )
+
+
+def transfer(
+    charge_id: str, destination: str, *, amount: int = 4500, key: str = "payout-1"
+) -> gateway.Transfer:
+    return gateway.transfer_create(
+        amount=amount,
+        currency="usd",
+        destination=destination,
+        source_transaction=charge_id,
+        transfer_group="booking-42",
+        metadata={"payout_id": key},
+        idempotency_key=key,
+    )
