@@ -23,8 +23,8 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-## Command one: everything in the foreground (web on http://localhost:8000, worker, beat, Stripe emulator).
-dev: seed
+## Command one: everything in the foreground: Stripe emulator, demo data, then web on http://localhost:8000, worker, beat.
+dev: migrate
 	$(BIN)/python manage.py dev
 
 ## Command two: every test, on the real PostgreSQL and Redis, browser journeys included.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from marketplace.models import User
+from marketplace.models import AuditEntry, User
 
 
 class UserChangeAdminForm(UserChangeForm):
@@ -32,3 +32,30 @@ class UserAdmin(DjangoUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "action",
+        "object_type",
+        "object_id",
+        "from_status",
+        "to_status",
+        "actor",
+        "reason",
+    )
+    list_filter = ("action", "object_type")
+    search_fields = ("object_id", "reason", "actor__email")
+    date_hierarchy = "created_at"
+
+    # An audit log that can be edited is not one.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

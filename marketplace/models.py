@@ -99,3 +99,28 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+
+class AuditEntry(models.Model):
+    """An append-only record of something that matters: every money action and status move of payments and
+    refunds, and admin actions. Read in Django admin; never updated or deleted by the app."""
+
+    actor = models.ForeignKey(
+        "marketplace.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=64, help_text="What happened, e.g. payment.paid, refund.requested.")
+    object_type = models.CharField(max_length=64, help_text="app_label.model of the subject.")
+    object_id = models.CharField(max_length=64)
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="marketplace_audit_subject")]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}#{self.object_id}"

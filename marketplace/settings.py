@@ -147,6 +147,9 @@ RATE_LIMITS = {
     "login_ip": (env.int("RATE_LIMIT_LOGIN_PER_IP", default=20), 15 * 60),
     "login_email": (env.int("RATE_LIMIT_LOGIN_PER_ACCOUNT", default=8), 15 * 60),
     "signup_ip": (env.int("RATE_LIMIT_SIGNUP_PER_IP", default=10), 60 * 60),
+    # Each checkout creates a hold and a Stripe session: cap it per account and per address.
+    "checkout_user": (env.int("RATE_LIMIT_CHECKOUT_PER_USER", default=10), 10 * 60),
+    "checkout_ip": (env.int("RATE_LIMIT_CHECKOUT_PER_IP", default=30), 10 * 60),
 }
 # How many reverse proxies (load balancer, ingress) sit in front of the app and append to
 # X-Forwarded-For. 0 trusts only the socket address, which is right when nothing is in front.
@@ -202,6 +205,13 @@ PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
 PAYOUT_HOLD_HOURS = env.int("PAYOUT_HOLD_HOURS", default=72)
 CANCELLATION_FULL_REFUND_HOURS = env.int("CANCELLATION_FULL_REFUND_HOURS", default=24)
 LATE_CANCELLATION_REFUND_PERCENT = env.int("LATE_CANCELLATION_REFUND_PERCENT", default=0)
+# Stripe lets a Checkout Session live 30 minutes at the least; one more absorbs clock skew.
+CHECKOUT_SESSION_MINUTES = 31
+# The slot hold outlives its Checkout Session, so a payment made in the session's last second still finds it.
+CHECKOUT_HOLD_MARGIN_MINUTES = 5
+BOOKING_HOLD_MINUTES = CHECKOUT_SESSION_MINUTES + CHECKOUT_HOLD_MARGIN_MINUTES
+REFUND_MAX_ATTEMPTS = env.int("REFUND_MAX_ATTEMPTS", default=8)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 
 # --- Stripe -------------------------------------------------------------------------------------------
 
@@ -236,6 +246,34 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(HEARTBEAT_INTERVAL_SECONDS),
         # A heartbeat nobody ran in time is worthless: expire it rather than queue up while workers are down.
         "options": {"expires": float(HEARTBEAT_INTERVAL_SECONDS)},
+    },
+    # Slots pass and new days enter each provider's booking horizon; keep search's "next available" true.
+    "refresh-next-available": {
+        "task": "providers.tasks.refresh_next_available",
+        "schedule": 10 * 60.0,
+        "options": {"expires": 10 * 60.0},
+    },
+    # Give back slots held by checkouts nobody finished.
+    "expire-holds": {
+        "task": "bookings.tasks.expire_holds_task",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # The outbox sweepers: a lost Celery message or a Redis outage delays work, never loses it.
+    "process-refunds": {
+        "task": "payments.tasks.process_refunds_task",
+        "schedule": 120.0,
+        "options": {"expires": 120.0},
+    },
+    "process-webhooks": {
+        "task": "payments.tasks.process_webhooks_task",
+        "schedule": 120.0,
+        "options": {"expires": 120.0},
+    },
+    "resend-notifications": {
+        "task": "notifications.tasks.notifications_resend_pending_task",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
     },
 }
 

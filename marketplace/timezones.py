@@ -7,6 +7,7 @@ The viewer's zone is, in order: the signed-in user's profile setting, the ``tz``
 import zoneinfo
 from collections.abc import Callable
 from functools import cache
+from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -40,7 +41,8 @@ def viewer_timezone_name(request: HttpRequest) -> str:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and is_valid_timezone(user.timezone):
         return user.timezone
-    cookie = request.COOKIES.get(TIMEZONE_COOKIE, "")
+    # Tolerate a percent-encoded value ("Asia%2FTokyo"), as some clients write cookies that way.
+    cookie = unquote(request.COOKIES.get(TIMEZONE_COOKIE, ""))
     return cookie if is_valid_timezone(cookie) else "UTC"
 
 

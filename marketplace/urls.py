@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -14,5 +16,11 @@ urlpatterns = [
     # Password change and reset: Django's views with our templates (templates/registration/).
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("providers.urls")),
+    path("", include("bookings.urls")),
+    path("", include("payments.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Uploaded files (provider photos) in development. static() adds nothing unless DEBUG is on; production serves
+# MEDIA_URL from its object storage or web server.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

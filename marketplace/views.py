@@ -68,7 +68,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         if limit.is_limited:
             status, limit_message = 429, rate_limit_message(limit)
     form = SignupForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         rate_limit_message=limit_message,
         initial={"wants_to_provide": request.GET.get("provider") == "1"},
     )
@@ -114,7 +114,7 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your profile has been saved.")

@@ -1,7 +1,49 @@
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Upper
 
 from marketplace.models import validate_timezone
+
+
+class Category(models.Model):
+    """What kind of sessions a provider offers ("Tutoring", "Coaching"...). Managed by staff in admin."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def provider_photo_path(instance: "Provider", filename: str) -> str:
+    # A random name: the uploader's file name may carry personal data and must never decide where we write.
+    suffix = PurePath(filename).suffix.lower()[:6]
+    return f"providers/photos/{uuid.uuid4().hex}{suffix}"
+
+
+class ProviderQuerySet(models.QuerySet):
+    def listed(self) -> "ProviderQuerySet":
+        """Providers that search shows: active, a complete profile, an active service and a weekly rule.
+
+        The definition; search reads its stored result, ``Provider.is_listed``, kept by
+        ``providers.services.provider_reindex_search``."""
+        return self.filter(
+            Exists(Service.objects.filter(provider=OuterRef("pk"), is_active=True)),
+            Exists(AvailabilityRule.objects.filter(provider=OuterRef("pk"))),
+            is_active=True,
+            category__isnull=False,
+        ).exclude(Q(display_name="") | Q(headline="") | Q(bio="") | Q(city=""))
 
 
 class Provider(models.Model):
@@ -16,11 +58,191 @@ class Provider(models.Model):
         validators=[validate_timezone],
         help_text="IANA zone; availability is entered as wall-clock times in it.",
     )
+    headline = models.CharField(max_length=160, blank=True, help_text="One line under your name.")
+    bio = models.TextField(blank=True, max_length=5000)
+    photo = models.ImageField(upload_to=provider_photo_path, blank=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="providers"
+    )
+    city = models.CharField(max_length=120, blank=True, help_text="City or area where you work.")
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive providers are hidden from search and cannot be booked."
+    )
+    platform_fee_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text="Overrides PLATFORM_FEE_PERCENT for this provider. Empty: the platform default.",
+    )
+
+    # Booking settings: how far ahead and how close to now clients may book, and breathing room.
+    min_notice_minutes = models.PositiveIntegerField(
+        default=120, help_text="Minutes: clients cannot book a session starting sooner than this."
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(365)], help_text="Days ahead."
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(default=0, help_text="Minutes kept free before.")
+    buffer_after_minutes = models.PositiveSmallIntegerField(default=0, help_text="Minutes kept free after.")
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+        help_text="Minutes between possible start times.",
+    )
+
+    # Kept up to date by services (and reviews, later), so search never computes them per row.
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0)
+    rating_count = models.PositiveIntegerField(default=0)
+    next_available_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    # listed() evaluated and stored by provider_reindex_search: search filters on one column instead of
+    # checking services and rules for every provider on every request.
+    is_listed = models.BooleanField(default=False, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProviderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_name"]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="providers_provider_search_gin"),
+            # city__iexact compiles to UPPER(city) = UPPER(%s).
+            models.Index(Upper("city"), name="providers_provider_city_upper"),
+            models.Index(fields=["-rating_average", "-rating_count"], name="providers_provider_rating"),
+            models.Index(
+                fields=["next_available_at"], condition=Q(is_listed=True), name="providers_listed_soonest"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(platform_fee_percent__isnull=True) | Q(platform_fee_percent__lte=100),
+                name="providers_provider_fee_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_average__gte=0) & Q(rating_average__lte=5),
+                name="providers_provider_rating_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_step_minutes__gte=5), name="providers_provider_slot_step_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(booking_horizon_days__gte=1), name="providers_provider_horizon_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def initials(self) -> str:
+        words = [word for word in self.display_name.split() if word[:1].isalnum()]
+        return "".join(word[0] for word in words[:2]).upper() or "?"
+
+    @property
+    def fee_percent(self) -> int:
+        return (
+            self.platform_fee_percent
+            if self.platform_fee_percent is not None
+            else settings.PLATFORM_FEE_PERCENT
+        )
+
+
+class Service(models.Model):
+    """Something a provider sells: a fixed duration at a fixed price."""
+
+    class Location(models.TextChoices):
+        ONLINE = "online", "Online"
+        PROVIDER_PLACE = "provider_place", "At my place"
+        CLIENT_PLACE = "client_place", "At the client's place"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="services")
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=3000)
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)], help_text="Minutes."
+    )
+    price_amount = models.PositiveIntegerField(help_text="Minor units (cents).")
+    currency = models.CharField(max_length=3, help_text="ISO code, lower case; always PLATFORM_CURRENCY.")
+    location = models.CharField(max_length=16, choices=Location.choices, default=Location.ONLINE)
+    is_active = models.BooleanField(default=True, help_text="Inactive services are hidden and not bookable.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["display_name"]
+        ordering = ["price_amount", "title"]
+        indexes = [
+            models.Index(fields=["provider", "is_active", "price_amount"], name="providers_service_active")
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price_amount__gt=0), name="providers_service_price_positive"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=12 * 60),
+                name="providers_service_duration_range",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return self.display_name
+        return f"{self.title} ({self.provider})"
+
+    @property
+    def needs_client_address(self) -> bool:
+        return self.location == self.Location.CLIENT_PLACE
+
+
+class AvailabilityRule(models.Model):
+    """A weekly window of wall-clock time in the provider's zone, e.g. Mondays 09:00-12:00."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="availability_rules")
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, help_text="0 = Monday (date.weekday())."
+    )
+    start_time = models.TimeField(help_text="Wall-clock time in the provider's zone.")
+    end_time = models.TimeField(help_text="Wall-clock time in the provider's zone; after start_time.")
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6), name="providers_availabilityrule_weekday_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")),
+                name="providers_availabilityrule_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class TimeOff(models.Model):
+    """Whole days (in the provider's zone, both ends included) when the provider takes no sessions."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="time_off")
+    start_date = models.DateField()
+    end_date = models.DateField(help_text="Last day off (included).")
+    note = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="providers_timeoff_end_not_before_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_date} to {self.end_date}"

@@ -1,11 +1,271 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from datetime import date, timedelta
 
-from providers.models import Provider
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from marketplace.timezones import TIMEZONE_COOKIE
+from providers.forms import (
+    AvailabilityFormSet,
+    BookingSettingsForm,
+    ProviderProfileForm,
+    SearchForm,
+    ServiceForm,
+    TimeOffForm,
+    TimezoneForm,
+)
+from providers.models import Provider, Service, TimeOff
+from providers.selectors import (
+    active_services,
+    listed_cities,
+    provider_checklist,
+    provider_is_listed,
+    provider_search,
+    service_slot_week,
+)
+from providers.services import (
+    availability_rules_set,
+    provider_create,
+    provider_update_booking_settings,
+    provider_update_profile,
+    service_create,
+    service_update,
+    time_off_create,
+    time_off_delete,
+)
+
+RESULTS_PER_PAGE = 20
+
+
+def _parse_or_none(parse, text: str | None):
+    # Django's parsers return None for a wrong shape but raise for an impossible date ("2026-02-30").
+    try:
+        return parse(text) if text else None
+    except ValueError:
+        return None
+
+
+def _own_provider(request: HttpRequest) -> Provider:
+    # Every dashboard page works on the signed-in user's own provider row, never on an id from the URL.
+    return get_object_or_404(Provider.objects.select_related("category"), user=request.user)
+
+
+# --- Dashboard -----------------------------------------------------------------------------------------
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    provider = get_object_or_404(Provider, user=request.user)
-    return render(request, "providers/dashboard.html", {"provider": provider})
+    provider = _own_provider(request)
+    checklist = provider_checklist(provider=provider)
+    return render(
+        request,
+        "providers/dashboard.html",
+        {
+            "provider": provider,
+            "checklist": checklist,
+            "is_listed": provider_is_listed(provider=provider),
+            "services": provider.services.all(),
+            "rules": provider.availability_rules.all(),
+        },
+    )
+
+
+@login_required
+def become_provider(request: HttpRequest) -> HttpResponse:
+    if request.user.is_provider:
+        return redirect("providers:dashboard")
+    if request.method == "POST":
+        provider_create(user=request.user, display_name=request.user.display_name)
+        messages.success(request, "You are now a provider. Start with your profile.")
+        return redirect("providers:edit_profile")
+    return render(request, "providers/become.html")
+
+
+@login_required
+def edit_profile(request: HttpRequest) -> HttpResponse:
+    provider = _own_provider(request)
+    form = ProviderProfileForm(request.POST or None, request.FILES or None, instance=provider)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        provider_update_profile(
+            provider=provider,
+            display_name=data["display_name"],
+            headline=data["headline"],
+            bio=data["bio"],
+            category=data["category"],
+            city=data["city"],
+            timezone=data["timezone"],
+            photo=data["photo"] or None,
+            remove_photo=data["photo"] is False,
+        )
+        messages.success(request, "Your profile has been saved.")
+        return redirect("providers:dashboard")
+    return render(request, "providers/edit_profile.html", {"form": form, "provider": provider})
+
+
+@login_required
+def services(request: HttpRequest) -> HttpResponse:
+    provider = _own_provider(request)
+    return render(
+        request, "providers/services.html", {"provider": provider, "services": provider.services.all()}
+    )
+
+
+@login_required
+def service_new(request: HttpRequest) -> HttpResponse:
+    provider = _own_provider(request)
+    form = ServiceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        service = service_create(provider=provider, **form.service_data())
+        messages.success(request, f"“{service.title}” has been added.")
+        return redirect("providers:services")
+    return render(
+        request, "providers/service_form.html", {"form": form, "provider": provider, "service": None}
+    )
+
+
+@login_required
+def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
+    provider = _own_provider(request)
+    # Filtering by owner makes someone else's service id a 404, indistinguishable from a missing one.
+    service = get_object_or_404(Service, pk=service_id, provider=provider)
+    form = ServiceForm(request.POST or None, initial=ServiceForm.initial_for(service))
+    if request.method == "POST" and form.is_valid():
+        service_update(service=service, **form.service_data())
+        messages.success(request, f"“{service.title}” has been saved.")
+        return redirect("providers:services")
+    return render(
+        request, "providers/service_form.html", {"form": form, "provider": provider, "service": service}
+    )
+
+
+@login_required
+def availability(request: HttpRequest) -> HttpResponse:
+    provider = _own_provider(request)
+    initial = [
+        {"weekday": rule.weekday, "start_time": rule.start_time, "end_time": rule.end_time}
+        for rule in provider.availability_rules.all()
+    ]
+    formset = AvailabilityFormSet(request.POST or None, initial=initial, prefix="rules")
+    if request.method == "POST" and formset.is_valid():
+        availability_rules_set(provider=provider, rules=formset.rules())
+        messages.success(request, "Your weekly hours have been saved.")
+        return redirect("providers:availability")
+    return render(request, "providers/availability.html", {"formset": formset, "provider": provider})
+
+
+@login_required
+def time_off(request: HttpRequest) -> HttpResponse:
+    provider = _own_provider(request)
+    form = TimeOffForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        time_off_create(provider=provider, **form.cleaned_data)
+        messages.success(request, "Your time off has been added.")
+        return redirect("providers:time_off")
+    upcoming = provider.time_off.filter(end_date__gte=timezone.localdate() - timedelta(days=1))
+    return render(
+        request, "providers/time_off.html", {"form": form, "provider": provider, "time_off_list": upcoming}
+    )
+
+
+@login_required
+@require_POST
+def time_off_remove(request: HttpRequest, time_off_id: int) -> HttpResponse:
+    provider = _own_provider(request)
+    time_off_delete(time_off=get_object_or_404(TimeOff, pk=time_off_id, provider=provider))
+    messages.success(request, "The time off has been removed.")
+    return redirect("providers:time_off")
+
+
+@login_required
+def booking_settings(request: HttpRequest) -> HttpResponse:
+    provider = _own_provider(request)
+    form = BookingSettingsForm(request.POST or None, provider=provider)
+    if request.method == "POST" and form.is_valid():
+        provider_update_booking_settings(provider=provider, **form.cleaned_data)
+        messages.success(request, "Your booking settings have been saved.")
+        return redirect("providers:dashboard")
+    return render(request, "providers/booking_settings.html", {"form": form, "provider": provider})
+
+
+# --- Public pages --------------------------------------------------------------------------------------
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    results = provider_search(**form.search_kwargs()) if form.is_bound else provider_search()
+    page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "providers/search.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "cities": listed_cities(),
+            "platform_currency": settings.PLATFORM_CURRENCY,
+        },
+    )
+
+
+def profile(request: HttpRequest, slug: str) -> HttpResponse:
+    provider = get_object_or_404(Provider.objects.select_related("category"), slug=slug, is_active=True)
+    offered = active_services(provider=provider)
+    selected = next(
+        (s for s in offered if str(s.pk) == request.GET.get("service")), offered[0] if offered else None
+    )
+    today = timezone.localdate()
+    requested = _parse_or_none(parse_date, request.GET.get("week"))
+    last_day = today + timedelta(days=provider.booking_horizon_days)
+    first_day: date = min(max(requested or today, today), last_day)
+    week = (
+        service_slot_week(
+            service=selected, first_day=first_day, viewer_zone=timezone.get_current_timezone(), today=today
+        )
+        if selected
+        else None
+    )
+    picked = _parse_or_none(parse_datetime, request.GET.get("slot")) if selected else None
+    if picked is not None and (
+        timezone.is_naive(picked) or not week or not any(picked in day.slots for day in week.days)
+    ):
+        picked = None
+    return render(
+        request,
+        "providers/profile.html",
+        {
+            "provider": provider,
+            "services": offered,
+            "selected": selected,
+            "week": week,
+            "picked": picked,
+            "next_week_open": week is not None and week.next_start <= last_day,
+        },
+    )
+
+
+@require_POST
+def set_timezone(request: HttpRequest) -> HttpResponse:
+    """Visitors choose the zone times are shown in; signed-in users keep theirs on their profile."""
+    form = TimezoneForm(request.POST)
+    target = request.POST.get("next") or reverse("home")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        target = reverse("home")
+    response = redirect(target)
+    if form.is_valid():
+        response.set_cookie(
+            TIMEZONE_COOKIE, form.cleaned_data["tz"], max_age=365 * 24 * 3600, samesite="Lax", path="/"
+        )
+        if request.user.is_authenticated:
+            messages.info(request, "Your account's zone wins over this choice; change it on your profile.")
+    return response

@@ -12,12 +12,13 @@
   // Visitors see times in the browser's zone: the server reads this cookie (marketplace/timezones.py).
   var hasCookie = document.cookie.split("; ").some(function (c) { return c.indexOf("tz=") === 0; });
   if (!hasCookie) {
-    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+    // IANA names are cookie-safe (letters, "/", "_", "-", "+"): stored as is, the server reads them as is.
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
   }
 
   // New accounts start in the browser's zone; the profile page changes it later.
   document.addEventListener("DOMContentLoaded", function () {
-    var fields = document.querySelectorAll('input[type=hidden][name="timezone"]');
+    var fields = document.querySelectorAll('input[type=hidden][name$="timezone"]');
     for (var i = 0; i < fields.length; i++) {
       if (!fields[i].value) fields[i].value = zone;
     }

@@ -135,3 +135,10 @@ def test_server_error_shows_our_500_without_a_traceback():
     assert "Something went wrong on our side" in body
     assert "Traceback" not in body
     assert "hunter2" not in body
+
+
+@pytest.mark.django_db
+def test_a_percent_encoded_zone_cookie_is_understood(anonymous):
+    anonymous.cookies["tz"] = "Asia%2FTokyo"
+
+    assert anonymous.get(reverse("home")).context["viewer_timezone"] == "Asia/Tokyo"

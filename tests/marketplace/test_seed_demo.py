@@ -38,3 +38,32 @@ def test_seed_demo_refuses_production(settings):
     with pytest.raises(CommandError, match="refused in production"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_bookings_in_every_state_through_the_emulator(
+    stripe_emulator, capsys, django_capture_on_commit_callbacks
+):
+    from bookings.models import Booking
+    from payments.models import Payment, Refund
+
+    with django_capture_on_commit_callbacks(execute=True):  # the refund task runs after its commit
+        call_command("seed_demo")
+
+    states = set(Booking.objects.filter(client__email="client@example.com").values_list("status", flat=True))
+    assert states == {"pending_payment", "expired", "confirmed", "cancelled", "completed"}
+    assert Payment.objects.filter(status="paid").count() == 2  # the confirmed and the completed booking
+    assert Refund.objects.get().status == "succeeded"
+    # Real objects at "Stripe": a later refund or transfer of seeded money works.
+    assert len(stripe_emulator.state()["charges"]) == 3
+    assert "booking: cancelled with refund" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_seed_demo_without_an_emulator_seeds_the_unpaid_states_and_says_so(capsys):
+    from bookings.models import Booking
+
+    call_command("seed_demo")
+
+    assert set(Booking.objects.values_list("status", flat=True)) == {"pending_payment", "expired"}
+    assert "paid states skipped" in capsys.readouterr().out

@@ -1,6 +1,9 @@
 """Run the whole development stack in the foreground: web, Celery worker, Celery beat and, when no real
 Stripe key is configured, the local Stripe emulator. Output is interleaved with a name per line; Ctrl-C (or
 any one process exiting) stops them all.
+
+The emulator starts first and demo data is seeded once it answers, so seeded paid bookings are real
+payments at the emulator (their refunds and transfers work later).
 """
 
 import os
@@ -11,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand
@@ -24,8 +28,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addr", default=os.environ.get("DEV_ADDR", "127.0.0.1:8000"))
+        parser.add_argument("--no-seed", action="store_true", help="Do not run seed_demo before starting.")
 
-    def handle(self, *args, addr: str, **options) -> None:
+    def handle(self, *args, addr: str, no_seed: bool = False, **options) -> None:
         python = sys.executable
         var_dir = Path(settings.BASE_DIR) / "var"
         var_dir.mkdir(exist_ok=True)
@@ -65,7 +70,8 @@ class Command(BaseCommand):
 
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         running: dict[str, subprocess.Popen] = {}
-        for index, (name, command) in enumerate(processes.items()):
+
+        def start(index: int, name: str, command: list[str]) -> None:
             # Own session per child: Ctrl-C reaches only us, and we stop the children in order.
             child = subprocess.Popen(
                 command,
@@ -78,6 +84,21 @@ class Command(BaseCommand):
             )
             running[name] = child
             threading.Thread(target=pump, args=(name, index, child.stdout), daemon=True).start()
+
+        names = list(processes)
+        try:
+            if "stripe" in processes:
+                start(names.index("stripe"), "stripe", processes["stripe"])
+                self._wait_for_emulator()
+            if not no_seed:
+                # Before the web server, in the foreground: its last lines are the demo logins people want.
+                subprocess.run([python, "manage.py", "seed_demo"], cwd=settings.BASE_DIR, env=env, check=True)
+            for index, name in enumerate(names):
+                if name not in running:
+                    start(index, name, processes[name])
+        except (KeyboardInterrupt, subprocess.CalledProcessError):
+            self._stop_all(running)
+            raise
         self.stdout.write(
             f"Serving on http://{addr.replace('127.0.0.1', 'localhost')}/ — Ctrl-C stops everything."
         )
@@ -91,6 +112,12 @@ class Command(BaseCommand):
             stop.wait(0.5)
         if exited:
             self.stderr.write(f"{exited} exited with code {running[exited].returncode}; stopping the rest.")
+        self._stop_all(running)
+        if exited:
+            sys.exit(1)
+
+    @staticmethod
+    def _stop_all(running: dict[str, subprocess.Popen]) -> None:
         for child in running.values():
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
@@ -100,5 +127,17 @@ class Command(BaseCommand):
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
-        if exited:
-            sys.exit(1)
+
+    def _wait_for_emulator(self, timeout: float = 20.0) -> None:
+        url = f"{settings.STRIPE_API_BASE}/_emulator/state"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url, timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stderr.write(
+            f"The Stripe emulator did not answer at {url} within {timeout:.0f}s; going on without it."
+        )

@@ -1,11 +1,21 @@
 """Fill the database with demo data so every page has something to show. Idempotent: run it any time."""
 
+from datetime import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from bookings.demo import seed_demo_bookings
 from marketplace.models import User
-from providers.services import provider_create
+from providers.models import Category, Provider
+from providers.services import (
+    availability_rules_set,
+    provider_create,
+    provider_update_booking_settings,
+    provider_update_profile,
+    service_create,
+)
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed on purpose; refused in production below
 
@@ -21,9 +31,332 @@ PROVIDER_USERS = [
     ("lena@example.com", "Lena Okafor", "America/Chicago"),
 ]
 
+CATEGORIES = [
+    ("tutoring", "Tutoring"),
+    ("music", "Music lessons"),
+    ("languages", "Languages"),
+    ("coaching", "Coaching"),
+    ("fitness", "Fitness and yoga"),
+    ("tech", "Tech mentoring"),
+    ("home", "Home services"),
+]
+
+# Weekly hours patterns: (weekdays, ranges). Several ranges on a day leave a lunch break.
+WEEKDAYS_SPLIT = ((0, 1, 2, 3, 4), ((time(9), time(12)), (time(14), time(18))))
+EVENINGS = ((0, 1, 2, 3), ((time(17), time(21)),))
+WEEKENDS = ((4, 5, 6), ((time(10), time(16)),))
+MORNINGS = ((0, 1, 2, 3, 4, 5), ((time(7), time(11)),))
+
+# (email, name, zone, city, category, headline, hours, services: (title, minutes, cents, location))
+DEMO_PROVIDERS = [
+    (
+        "provider@example.com",
+        "Priya Patel",
+        "Europe/London",
+        "London",
+        "tutoring",
+        "Maths and physics tutor for GCSE and A level",
+        WEEKDAYS_SPLIT,
+        [("Maths lesson", 60, 4500, "online"), ("Exam preparation block", 120, 8500, "online")],
+    ),
+    (
+        "tom@example.com",
+        "Tom Becker",
+        "Europe/Berlin",
+        "Berlin",
+        "music",
+        "Piano teacher, classical and jazz",
+        EVENINGS,
+        [("Piano lesson", 45, 3800, "provider_place"), ("Trial lesson", 30, 2000, "online")],
+    ),
+    (
+        "lena@example.com",
+        "Lena Okafor",
+        "America/Chicago",
+        "Chicago",
+        "coaching",
+        "Career coach for people changing fields",
+        WEEKDAYS_SPLIT,
+        [("Career session", 60, 9000, "online")],
+    ),
+    (
+        "amara@example.com",
+        "Amara Nwosu",
+        "Africa/Lagos",
+        "Lagos",
+        "tech",
+        "Senior engineer mentoring junior developers",
+        EVENINGS,
+        [("Code review session", 60, 5000, "online"), ("Mock interview", 90, 7000, "online")],
+    ),
+    (
+        "sofia@example.com",
+        "Sofia Rossi",
+        "Europe/Rome",
+        "Milan",
+        "languages",
+        "Italian for travellers and beginners",
+        MORNINGS,
+        [("Conversation practice", 30, 1800, "online"), ("Grammar lesson", 60, 3200, "online")],
+    ),
+    (
+        "diego@example.com",
+        "Diego Fernández",
+        "America/Mexico_City",
+        "Mexico City",
+        "languages",
+        "Spanish teacher, all levels",
+        WEEKDAYS_SPLIT,
+        [("Spanish lesson", 60, 2500, "online")],
+    ),
+    (
+        "yuki@example.com",
+        "Yuki Tanaka",
+        "Asia/Tokyo",
+        "Tokyo",
+        "languages",
+        "Japanese lessons with a native speaker",
+        EVENINGS,
+        [("Japanese lesson", 50, 3500, "online"), ("Kanji workshop", 90, 5500, "online")],
+    ),
+    (
+        "hannah@example.com",
+        "Hannah Schmidt",
+        "Europe/Berlin",
+        "Munich",
+        "fitness",
+        "Yoga teacher: vinyasa and mobility",
+        MORNINGS,
+        [("Private yoga", 60, 6000, "client_place"), ("Online yoga", 45, 3000, "online")],
+    ),
+    (
+        "james@example.com",
+        "James O'Connor",
+        "Europe/Dublin",
+        "Dublin",
+        "home",
+        "Electrician for small jobs and safety checks",
+        WEEKDAYS_SPLIT,
+        [("Safety check", 60, 8000, "client_place"), ("Small repair", 90, 11000, "client_place")],
+    ),
+    (
+        "mei@example.com",
+        "Mei Chen",
+        "Asia/Singapore",
+        "Singapore",
+        "tutoring",
+        "Chemistry and biology tutor",
+        EVENINGS,
+        [("Science lesson", 60, 5500, "online")],
+    ),
+    (
+        "lucas@example.com",
+        "Lucas Martin",
+        "Europe/Paris",
+        "Paris",
+        "music",
+        "Guitar lessons, from first chords to solos",
+        WEEKENDS,
+        [("Guitar lesson", 60, 4000, "provider_place")],
+    ),
+    (
+        "olivia@example.com",
+        "Olivia Brown",
+        "America/New_York",
+        "New York",
+        "coaching",
+        "Leadership coach for new managers",
+        WEEKDAYS_SPLIT,
+        [("Coaching session", 60, 15000, "online"), ("Intro call", 30, 5000, "online")],
+    ),
+    (
+        "noah@example.com",
+        "Noah Wilson",
+        "America/Los_Angeles",
+        "Los Angeles",
+        "fitness",
+        "Personal trainer: strength and conditioning",
+        MORNINGS,
+        [("Training session", 60, 7500, "client_place")],
+    ),
+    (
+        "emma@example.com",
+        "Emma Johansson",
+        "Europe/Stockholm",
+        "Stockholm",
+        "tech",
+        "Data science mentor (Python, SQL, statistics)",
+        EVENINGS,
+        [("Mentoring session", 60, 6500, "online")],
+    ),
+    (
+        "arjun@example.com",
+        "Arjun Mehta",
+        "Asia/Kolkata",
+        "Bengaluru",
+        "tutoring",
+        "Maths olympiad coach",
+        EVENINGS,
+        [("Olympiad problem session", 90, 3000, "online")],
+    ),
+    (
+        "chloe@example.com",
+        "Chloé Dubois",
+        "Europe/Paris",
+        "Lyon",
+        "languages",
+        "French lessons for business",
+        WEEKDAYS_SPLIT,
+        [("French lesson", 60, 4200, "online")],
+    ),
+    (
+        "liam@example.com",
+        "Liam Murphy",
+        "Australia/Sydney",
+        "Sydney",
+        "home",
+        "Plumber: leaks, taps and blocked drains",
+        WEEKDAYS_SPLIT,
+        [("Call-out and first hour", 60, 12000, "client_place")],
+    ),
+    (
+        "ana@example.com",
+        "Ana Souza",
+        "America/Sao_Paulo",
+        "São Paulo",
+        "music",
+        "Singing teacher, pop and bossa nova",
+        EVENINGS,
+        [("Singing lesson", 45, 2800, "online")],
+    ),
+    (
+        "ole@example.com",
+        "Ole Hansen",
+        "Europe/Oslo",
+        "Oslo",
+        "coaching",
+        "Study skills coach for university students",
+        WEEKDAYS_SPLIT,
+        [("Study skills session", 45, 4000, "online")],
+    ),
+    (
+        "fatima@example.com",
+        "Fatima Zahra",
+        "Africa/Casablanca",
+        "Casablanca",
+        "languages",
+        "Arabic for beginners",
+        MORNINGS,
+        [("Arabic lesson", 60, 2200, "online")],
+    ),
+    (
+        "ben@example.com",
+        "Ben Cohen",
+        "Asia/Jerusalem",
+        "Tel Aviv",
+        "tech",
+        "Web development mentor (Django, JavaScript)",
+        EVENINGS,
+        [("Pair programming", 60, 7000, "online"), ("Project review", 90, 9500, "online")],
+    ),
+    (
+        "isabel@example.com",
+        "Isabel García",
+        "Europe/Madrid",
+        "Madrid",
+        "fitness",
+        "Pilates instructor",
+        MORNINGS,
+        [("Pilates session", 50, 4500, "provider_place")],
+    ),
+    (
+        "kwame@example.com",
+        "Kwame Mensah",
+        "Africa/Accra",
+        "Accra",
+        "tutoring",
+        "English and literature tutor",
+        WEEKDAYS_SPLIT,
+        [("Essay coaching", 60, 2500, "online")],
+    ),
+    (
+        "sara@example.com",
+        "Sara Lindqvist",
+        "Europe/Helsinki",
+        "Helsinki",
+        "music",
+        "Violin teacher for children and adults",
+        WEEKENDS,
+        [("Violin lesson", 45, 3600, "provider_place")],
+    ),
+    (
+        "ravi@example.com",
+        "Ravi Kumar",
+        "Asia/Kolkata",
+        "Mumbai",
+        "home",
+        "Handyman: furniture assembly and repairs",
+        WEEKENDS,
+        [("Furniture assembly", 120, 6000, "client_place")],
+    ),
+    (
+        "grace@example.com",
+        "Grace Lee",
+        "Asia/Seoul",
+        "Seoul",
+        "languages",
+        "Korean conversation coach",
+        EVENINGS,
+        [("Korean conversation", 30, 1500, "online")],
+    ),
+    (
+        "max@example.com",
+        "Max Müller",
+        "Europe/Zurich",
+        "Zurich",
+        "coaching",
+        "Public speaking coach",
+        WEEKDAYS_SPLIT,
+        [("Speaking session", 60, 12000, "online")],
+    ),
+    (
+        "zoe@example.com",
+        "Zoe Clarke",
+        "Pacific/Auckland",
+        "Auckland",
+        "fitness",
+        "Running coach for first marathons",
+        MORNINGS,
+        [("Running plan review", 45, 5000, "online")],
+    ),
+    (
+        "omar@example.com",
+        "Omar Haddad",
+        "Asia/Dubai",
+        "Dubai",
+        "tech",
+        "Cloud and DevOps mentor",
+        EVENINGS,
+        [("DevOps mentoring", 60, 8500, "online")],
+    ),
+    (
+        "nina@example.com",
+        "Nina Petrova",
+        "Europe/Warsaw",
+        "Warsaw",
+        "tutoring",
+        "Physics tutor for university entrance exams",
+        WEEKDAYS_SPLIT,
+        [("Physics lesson", 60, 3500, "online"), ("Problem clinic", 30, 1800, "online")],
+    ),
+]
+
 
 class Command(BaseCommand):
-    help = "Create demo users (staff, clients, providers). Safe to run repeatedly; never in production."
+    help = (
+        "Create demo users, 30 providers with services and hours, and bookings in every state. "
+        "Safe to run repeatedly; never in production."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--force", action="store_true", help="Run even when DJANGO_ENV=production.")
@@ -45,6 +378,12 @@ class Command(BaseCommand):
                         provider_create(user=user, display_name=name)
                 state = "created" if created else "exists"
                 self.stdout.write(f"[{done}/{total}] {label}: {email} ({state})")
+        self._providers()
+        seed_demo_bookings(
+            client=User.objects.get(email=CLIENTS[0][0]),
+            provider=Provider.objects.get(user__email=PROVIDER_USERS[0][0]),
+            say=self.stdout.write,
+        )
         self.stdout.write(self.style.SUCCESS("\nDemo data ready. Log in at /accounts/login/ with:"))
         for email, _name, _zone in [STAFF, *CLIENTS[:1], *PROVIDER_USERS[:1]]:
             self.stdout.write(f"  {email:<24} password: {DEMO_PASSWORD}")
@@ -57,3 +396,60 @@ class Command(BaseCommand):
         if is_staff:
             return User.objects.create_superuser(email, DEMO_PASSWORD, name=name, timezone=zone), True
         return User.objects.create_user(email, DEMO_PASSWORD, name=name, timezone=zone), True
+
+    def _providers(self) -> None:
+        categories = {
+            slug: Category.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+            for slug, name in CATEGORIES
+        }
+        total = len(DEMO_PROVIDERS)
+        for done, (email, name, zone, city, category, headline, hours, services) in enumerate(
+            DEMO_PROVIDERS, start=1
+        ):
+            with transaction.atomic():
+                user, _created = self._user(email=email, name=name, zone=zone, is_staff=False)
+                provider = provider_create(user=user, display_name=name)
+                # A provider that has services was set up by an earlier run (or by hand): leave it alone.
+                if Provider.objects.filter(pk=provider.pk, services__isnull=False).exists():
+                    state = "exists"
+                else:
+                    self._set_up(provider, zone, city, categories[category], headline, hours, services)
+                    state = "created"
+            self.stdout.write(f"[{done}/{total}] provider profile: {name} in {city} ({state})")
+
+    def _set_up(self, provider, zone, city, category, headline, hours, services) -> None:
+        first_name = provider.display_name.split()[0]
+        provider_update_profile(
+            provider=provider,
+            display_name=provider.display_name,
+            headline=headline,
+            bio=(
+                f"Hello, I'm {first_name}. {headline}.\n\n"
+                "I keep sessions practical and friendly, and I adapt to your pace. Book a first session to "
+                "see whether we are a good fit."
+            ),
+            category=category,
+            city=city,
+            timezone=zone,
+        )
+        provider_update_booking_settings(
+            provider=provider,
+            min_notice_minutes=120,
+            booking_horizon_days=60,
+            buffer_before_minutes=0,
+            buffer_after_minutes=15 if any(location == "client_place" for *_, location in services) else 0,
+            slot_step_minutes=30,
+        )
+        for title, minutes, cents, location in services:
+            service_create(
+                provider=provider,
+                title=title,
+                description=f"{title} with {first_name}.",
+                duration_minutes=minutes,
+                price_amount=cents,
+                location=location,
+            )
+        weekdays, ranges = hours
+        availability_rules_set(
+            provider=provider, rules=[(day, start, end) for day in weekdays for start, end in ranges]
+        )

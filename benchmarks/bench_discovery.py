@@ -1,0 +1,344 @@
+"""Discovery at scale: search, a profile with its slot picker, and 30 days of slots, beside a trivial view.
+
+Data: 10,000 listed providers (1-3 services, weekday hours with a lunch break, a few with time off) and
+100,000 busy intervals (ten per provider over the next 30 days). Busy time lives in a plain benchmark table
+(`bench_busy`) read through `providers.slots.register_busy_source`, the same hook the bookings app uses, so
+the measured path includes fetching busy intervals from PostgreSQL.
+
+Runs against its own database (`marketplace_bench`, created and filled on first run, reused after). Every
+measurement is bounded by a request count and a time budget. Server time is measured in-process with
+Django's test client: the whole middleware, view, ORM and template stack, without network or a web server.
+
+    .venv/bin/python benchmarks/run.py              # or: make bench
+    .venv/bin/python benchmarks/run.py --rebuild    # drop and regenerate the data
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time as clock
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from marketplace.models import User
+from providers.models import AvailabilityRule, Category, Provider, Service, TimeOff
+from providers.selectors import providers_to_refresh
+from providers.services import provider_refresh_next_available
+from providers.slots import register_busy_source, service_slots
+
+PROVIDERS = 10_000
+BUSY_PER_PROVIDER = 10
+ZONES = [
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Chicago",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+]
+CITIES = ["Berlin", "London", "New York", "Chicago", "Tokyo", "Sydney", "Paris", "Madrid", "Toronto", "Oslo"]
+CATEGORIES = [
+    "Tutoring",
+    "Music lessons",
+    "Languages",
+    "Coaching",
+    "Fitness",
+    "Tech mentoring",
+    "Home services",
+]
+WORDS = [
+    "maths",
+    "physics",
+    "chemistry",
+    "piano",
+    "guitar",
+    "violin",
+    "spanish",
+    "french",
+    "japanese",
+    "career",
+    "leadership",
+    "yoga",
+    "pilates",
+    "running",
+    "python",
+    "django",
+    "plumbing",
+    "electrician",
+    "essay",
+    "exam",
+]
+SEARCHES = [
+    "?q=maths",
+    "?q=piano&sort=price",
+    "?q=yoga&city=Berlin",
+    "?category=tutoring&sort=soonest",
+    "?price_min=20&price_max=60&sort=rating",
+    "?sort=soonest",
+    "?q=career+coach",
+    "?",
+]
+
+
+# --- Data -------------------------------------------------------------------------------------------------
+
+
+def _busy_source(provider: Provider, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT start_at, end_at FROM bench_busy "
+            "WHERE provider_id = %s AND start_at < %s AND end_at > %s",
+            [provider.pk, end, start],
+        )
+        return list(cursor.fetchall())
+
+
+def ensure_data(*, rebuild: bool, out: Callable[[str], None]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_busy "
+            "(provider_id bigint NOT NULL, start_at timestamptz NOT NULL, end_at timestamptz NOT NULL)"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS bench_busy_provider_start ON bench_busy (provider_id, start_at)"
+        )
+    if not rebuild and Provider.objects.listed().count() >= PROVIDERS:
+        out(f"data: reusing {PROVIDERS:,} providers")
+        return
+    started = clock.monotonic()
+    rng = random.Random(2026)  # noqa: S311 - reproducible data, not secrets
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE bench_busy")
+        Provider.objects.all().delete()
+        User.objects.filter(email__endswith="@bench.example").delete()
+        categories = [
+            Category.objects.get_or_create(slug=name.split()[0].lower(), defaults={"name": name})[0]
+            for name in CATEGORIES
+        ]
+        password = make_password("bench-password")
+        users = User.objects.bulk_create(
+            [
+                User(email=f"p{n}@bench.example", name=f"Provider {n}", password=password)
+                for n in range(PROVIDERS)
+            ],
+            batch_size=2000,
+        )
+        providers = []
+        for n, user in enumerate(users):
+            first, second = rng.sample(WORDS, 2)
+            providers.append(
+                Provider(
+                    user=user,
+                    display_name=f"{rng.choice(['Ada', 'Ben', 'Cleo', 'Dev', 'Eva', 'Finn'])} {n}",
+                    slug=f"bench-{n}",
+                    timezone=rng.choice(ZONES),
+                    headline=f"{first.title()} and {second} sessions",
+                    bio="Experienced and patient. " * 10,
+                    category=rng.choice(categories),
+                    city=rng.choice(CITIES),
+                    min_notice_minutes=120,
+                    booking_horizon_days=60,
+                    buffer_after_minutes=rng.choice([0, 0, 15]),
+                    slot_step_minutes=rng.choice([15, 30, 60]),
+                    rating_average=rng.choice([0, 3.5, 4.2, 4.8]),
+                    rating_count=rng.randint(0, 80),
+                )
+            )
+        providers = Provider.objects.bulk_create(providers, batch_size=2000)
+        out(f"data: {len(providers):,} providers")
+        services, rules, time_off = [], [], []
+        today = timezone.now().date()
+        for provider in providers:
+            for _ in range(rng.randint(1, 3)):
+                services.append(
+                    Service(
+                        provider=provider,
+                        title=f"{rng.choice(WORDS).title()} session",
+                        duration_minutes=rng.choice([30, 45, 60, 90]),
+                        price_amount=rng.randrange(1500, 15000, 500),
+                        currency="usd",
+                    )
+                )
+            for weekday in rng.sample(range(7), rng.randint(3, 6)):
+                rules.append(
+                    AvailabilityRule(
+                        provider=provider, weekday=weekday, start_time=time(9), end_time=time(12)
+                    )
+                )
+                rules.append(
+                    AvailabilityRule(
+                        provider=provider, weekday=weekday, start_time=time(13), end_time=time(18)
+                    )
+                )
+            if rng.random() < 0.1:
+                first_day = today + timedelta(days=rng.randint(0, 20))
+                time_off.append(
+                    TimeOff(provider=provider, start_date=first_day, end_date=first_day + timedelta(days=3))
+                )
+        Service.objects.bulk_create(services, batch_size=5000)
+        AvailabilityRule.objects.bulk_create(rules, batch_size=5000)
+        TimeOff.objects.bulk_create(time_off, batch_size=5000)
+        out(f"data: {len(services):,} services, {len(rules):,} weekly rules, {len(time_off):,} time off")
+        now = timezone.now().replace(minute=0, second=0, microsecond=0)
+        rows = []
+        for provider in providers:
+            for _ in range(BUSY_PER_PROVIDER):
+                start = now + timedelta(hours=rng.randint(3, 30 * 24))
+                rows.append((provider.pk, start, start + timedelta(minutes=rng.choice([30, 60, 90]))))
+        with connection.cursor() as cursor:
+            cursor.executemany("INSERT INTO bench_busy VALUES (%s, %s, %s)", rows)
+        out(f"data: {len(rows):,} busy intervals")
+        # The same document provider_reindex_search builds, for all providers in one statement.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE providers_provider p SET search_vector =
+                    setweight(to_tsvector('english', p.display_name), 'A')
+                    || setweight(to_tsvector('english', p.headline || ' ' || coalesce((
+                        SELECT string_agg(s.title, ' ') FROM providers_service s
+                        WHERE s.provider_id = p.id AND s.is_active), '')), 'B')
+                    || setweight(to_tsvector('english', c.name || ' ' || p.city), 'C')
+                    || setweight(to_tsvector('english', p.bio), 'D')
+                FROM providers_category c WHERE c.id = p.category_id
+                """
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    out(
+        f"data: built in {clock.monotonic() - started:.0f} s; refreshing next available times (the beat job)…"
+    )
+    started = clock.monotonic()
+    ids = list(Provider.objects.order_by("pk").values_list("pk", flat=True))
+    for n, provider_id in enumerate(ids, start=1):
+        provider_refresh_next_available(provider_id=provider_id)
+        if n % 2500 == 0:
+            out(f"  [{n}/{len(ids)}]")
+    elapsed = clock.monotonic() - started
+    out(f"data: refresh job took {elapsed:.1f} s ({elapsed / len(ids) * 1000:.2f} ms per provider)")
+
+
+# --- Measuring ----------------------------------------------------------------------------------------------
+
+
+def measure(label: str, action: Callable[[int], None], *, count: int, budget_seconds: float) -> dict:
+    for n in range(min(10, count)):  # warm caches and connections
+        action(n)
+    timings = []
+    deadline = clock.monotonic() + budget_seconds
+    for n in range(count):
+        started = clock.perf_counter()
+        action(n)
+        timings.append((clock.perf_counter() - started) * 1000)
+        if clock.monotonic() > deadline:
+            break
+    timings.sort()
+    return {
+        "label": label,
+        "n": len(timings),
+        "median": statistics.median(timings),
+        "p95": timings[max(0, int(len(timings) * 0.95) - 1)],
+    }
+
+
+def sql_share(client: Client, url: str) -> tuple[int, float, float]:
+    """Queries, SQL milliseconds and total milliseconds of one request (median of five)."""
+    samples = []
+    for _ in range(5):
+        with CaptureQueriesContext(connection) as captured:
+            started = clock.perf_counter()
+            client.get(url)
+            total = (clock.perf_counter() - started) * 1000
+        samples.append(
+            (len(captured), sum(float(q["time"]) for q in captured.captured_queries) * 1000, total)
+        )
+    return sorted(samples, key=lambda s: s[2])[2]
+
+
+def run(*, rebuild: bool = False, out: Callable[[str], None] = print) -> list[dict]:
+    register_busy_source(_busy_source)
+    ensure_data(rebuild=rebuild, out=out)
+    rng = random.Random(7)  # noqa: S311
+    slugs = list(Provider.objects.listed().values_list("slug", flat=True))
+    services = list(Service.objects.filter(is_active=True).select_related("provider")[:5000])
+    client = Client()
+    client.cookies["tz"] = "America/New_York"
+
+    def get(url: str) -> None:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    now = timezone.now()
+    results = [
+        measure(
+            "trivial view (HttpResponse)", lambda n: get("/_bench/trivial/"), count=2000, budget_seconds=10
+        ),
+        measure(
+            "search page",
+            lambda n: get("/providers/" + SEARCHES[n % len(SEARCHES)]),
+            count=400,
+            budget_seconds=40,
+        ),
+        measure(
+            "search page, one word",
+            lambda n: get("/providers/?q=" + WORDS[n % len(WORDS)]),
+            count=300,
+            budget_seconds=30,
+        ),
+        measure(
+            "profile page with slot picker",
+            lambda n: get(f"/p/{rng.choice(slugs)}/"),
+            count=400,
+            budget_seconds=40,
+        ),
+        measure(
+            "service_slots, 30 days, busy from DB",
+            lambda n: service_slots(
+                service=(s := services[n % len(services)]),
+                start=now,
+                end=now + timedelta(days=30),
+                busy=_busy_source(s.provider, now, now + timedelta(days=30)),
+            ),
+            count=1000,
+            budget_seconds=30,
+        ),
+    ]
+    for row in results:
+        out(f"{row['label']:<40} n={row['n']:<5} median {row['median']:7.2f} ms   p95 {row['p95']:7.2f} ms")
+    # The beat job in steady state: catch up now, then run it as it would run every ten minutes for 6 hours.
+    runs = [("refresh job, catching up", now)] + [
+        (f"refresh job at +{minutes} min", now + timedelta(minutes=minutes))
+        for minutes in range(10, 6 * 60 + 1, 10)
+    ]
+    steady = []
+    for label, at in runs:
+        started = clock.monotonic()
+        ids = providers_to_refresh(now=at)
+        for provider_id in ids:
+            provider_refresh_next_available(provider_id=provider_id, now=at)
+        elapsed = clock.monotonic() - started
+        if at == now:
+            out(f"{label:<40} {len(ids):,} stale providers recomputed in {elapsed:.1f} s")
+        else:
+            steady.append((len(ids), elapsed))
+    counts = sorted(count for count, _ in steady)
+    seconds = sorted(elapsed for _, elapsed in steady)
+    out(
+        f"{'refresh job, every 10 min for 6 hours':<40} stale median {statistics.median(counts):.0f}, "
+        f"max {counts[-1]}; seconds median {statistics.median(seconds):.2f}, max {seconds[-1]:.2f}"
+    )
+    for label, url in [
+        ("search ?q=maths", "/providers/?q=maths"),
+        ("search ?sort=soonest", "/providers/?sort=soonest"),
+        ("profile", f"/p/{slugs[0]}/"),
+    ]:
+        queries, sql_ms, total_ms = sql_share(client, url)
+        out(f"{label:<40} {queries} queries, SQL {sql_ms:.1f} ms of {total_ms:.1f} ms")
+    return results

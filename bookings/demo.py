@@ -1,0 +1,125 @@
+"""Demo bookings in every state, for ``seed_demo``. Paid states go through the real money flow against the
+local Stripe emulator (the one ``make dev`` runs), so refunds and later payouts of seeded bookings work."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatusChange
+from bookings.selectors import bookable_slots
+from bookings.services import booking_create, booking_expire
+from marketplace.models import User
+from payments.services import booking_cancel_with_refund, checkout_start, payment_sync_from_session
+from providers.models import Provider, Service
+
+
+def emulator_reachable() -> bool:
+    if not settings.USES_STRIPE_EMULATOR:
+        return False  # never make demo charges against a real Stripe account, test mode or not
+    try:
+        return requests.get(f"{settings.STRIPE_API_BASE}/_emulator/state", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def _emulator_pay(session_id: str) -> None:
+    """Pay as the customer would on the hosted page (the emulator's control endpoint)."""
+    response = requests.post(
+        f"{settings.STRIPE_API_BASE}/_emulator/checkout/sessions/{session_id}/pay", json={}, timeout=10
+    )
+    response.raise_for_status()
+
+
+def _slot(service: Service, *, days_ahead: int, skip: set) -> object:
+    start = timezone.now() + timedelta(days=days_ahead)
+    for slot in bookable_slots(service=service, start=start, end=start + timedelta(days=7)):
+        if slot not in skip:
+            skip.add(slot)
+            return slot
+    raise RuntimeError(f"{service} has no open slot around {days_ahead} days ahead")
+
+
+def _paid_booking(client: User, service: Service, slot) -> Booking:
+    booking = booking_create(client=client, service=service, start_at=slot, client_notes="Demo booking")
+    payment = checkout_start(booking_id=booking.pk)
+    _emulator_pay(payment.checkout_session_id)
+    payment_sync_from_session(session_id=payment.checkout_session_id)
+    booking.refresh_from_db()
+    return booking
+
+
+def seed_demo_bookings(*, client: User, provider: Provider, say: Callable[[str], None]) -> None:
+    """One booking of ``client`` with ``provider`` in each state. Idempotent: does nothing once the client
+    has bookings with this provider."""
+    if Booking.objects.filter(client=client, provider=provider).exists():
+        say("bookings: demo bookings exist")
+        return
+    service = provider.services.filter(is_active=True).order_by("pk").first()
+    taken: set = set()
+    paid = emulator_reachable()
+    steps: list[tuple[str, Callable[[], None]]] = [
+        (
+            "awaiting payment",
+            lambda: booking_create(
+                client=client, service=service, start_at=_slot(service, days_ahead=4, skip=taken)
+            ),
+        ),
+        (
+            "expired hold",
+            lambda: booking_expire(
+                booking_id=booking_create(
+                    client=client, service=service, start_at=_slot(service, days_ahead=5, skip=taken)
+                ).pk,
+                reason="demo: checkout abandoned",
+            ),
+        ),
+    ]
+    if paid:
+        steps += [
+            (
+                "confirmed (paid)",
+                lambda: _paid_booking(client, service, _slot(service, days_ahead=3, skip=taken)),
+            ),
+            (
+                "cancelled with refund",
+                lambda: booking_cancel_with_refund(
+                    booking_id=_paid_booking(client, service, _slot(service, days_ahead=6, skip=taken)).pk,
+                    actor=client,
+                    by_client=True,
+                    reason="demo: plans changed",
+                ),
+            ),
+            (
+                "completed (paid, last week)",
+                lambda: _completed(client, service, _slot(service, days_ahead=8, skip=taken)),
+            ),
+        ]
+    for index, (label, make) in enumerate(steps, start=1):
+        make()  # each step commits as it goes: Stripe is never called inside an open transaction
+        say(f"[{index}/{len(steps)}] booking: {label}")
+    if not paid:
+        say(
+            "bookings: paid states skipped (no Stripe emulator reachable; `make dev` runs one and seeds them)"
+        )
+
+
+def _completed(client: User, service: Service, slot) -> None:
+    booking = _paid_booking(client, service, slot)
+    # History for the demo: the session is moved into the past and marked held. The real "mark complete"
+    # step belongs to the provider dashboard (payouts), which this seed does not pretend to be.
+    past = timezone.now() - timedelta(days=7)
+    Booking.objects.filter(pk=booking.pk).update(
+        start_at=past,
+        end_at=past + (booking.end_at - booking.start_at),
+        status=Booking.Status.COMPLETED,
+        completed_at=past + timedelta(hours=2),
+    )
+    BookingStatusChange.objects.create(
+        booking=booking,
+        from_status=Booking.Status.CONFIRMED,
+        to_status=Booking.Status.COMPLETED,
+        reason="demo: session took place",
+    )

@@ -1,0 +1,49 @@
+"""Reads with logic: what a client can still book."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from bookings.models import Booking
+from providers.models import Provider, Service
+from providers.selectors import service_slots
+
+
+def busy_intervals(
+    *, provider: Provider, start: datetime, end: datetime, now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The provider's time taken by bookings between ``start`` and ``end``: confirmed and completed
+    sessions, and pending ones whose hold has not lapsed (a lapsed hold is free even before the job
+    expires it)."""
+    rows = Booking.objects.filter(provider=provider, start_at__lt=end, end_at__gt=start).filter(
+        Q(status__in=[Booking.Status.CONFIRMED, Booking.Status.COMPLETED])
+        | Q(status=Booking.Status.PENDING_PAYMENT, hold_expires_at__gt=now)
+    )
+    return list(rows.values_list("start_at", "end_at"))
+
+
+def busy_intervals_source(
+    provider: Provider, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The shape ``providers.slots.register_busy_source`` expects."""
+    return busy_intervals(provider=provider, start=start, end=end, now=timezone.now())
+
+
+def bookable_slots(
+    *, service: Service, start: datetime, end: datetime, now: datetime | None = None
+) -> list[datetime]:
+    """Open slot starts of ``service`` between ``start`` and ``end``: the provider's own windows (rules, time
+    off, notice, horizon, buffers) minus the time bookings take."""
+    now = now or timezone.now()
+    # Widen the window: a booking just outside it still blocks slots inside through duration and buffers.
+    margin = timedelta(days=1)
+    busy = busy_intervals(provider=service.provider, start=start - margin, end=end + margin, now=now)
+    return service_slots(service=service, start=start, end=end, now=now, busy=busy)
+
+
+def is_slot_bookable(*, service: Service, start_at: datetime, now: datetime | None = None) -> bool:
+    duration = timedelta(minutes=service.duration_minutes)
+    return start_at in bookable_slots(
+        service=service, start=start_at - duration, end=start_at + duration, now=now
+    )

@@ -1,0 +1,290 @@
+"""Client and provider pages about bookings. Pages that move money call payments' services."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from bookings.forms import BookingForm, CancelForm
+from bookings.models import Booking
+from bookings.policy import cancellation_terms
+from bookings.selectors import is_slot_bookable
+from bookings.services import BookingError, booking_create
+from marketplace.forms import SignupForm
+from marketplace.money import format_money
+from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
+from payments.gateway import GatewayError
+from payments.models import Payment, Refund
+from payments.services import (
+    CheckoutError,
+    booking_cancel_with_refund,
+    checkout_start,
+    payment_sync_from_session,
+)
+from providers.models import Service
+
+logger = logging.getLogger(__name__)
+
+
+def _parse_start(value: str | None) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat((value or "").replace(" ", "+"))
+    except ValueError:
+        return None
+    # A start without an offset would be a guess about the zone: refuse it rather than book the wrong hour.
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _booking_for(request: HttpRequest, reference: str, *, client_only: bool = False) -> Booking:
+    """The booking if the signed-in user is its client (or, unless ``client_only``, its provider); 404
+    otherwise, so nobody can even learn that someone else's reference exists."""
+    booking = get_object_or_404(
+        Booking.objects.select_related("provider", "provider__user", "service", "client"), reference=reference
+    )
+    is_client = booking.client_id == request.user.pk
+    is_provider = booking.provider.user_id == request.user.pk
+    if not (is_client or (is_provider and not client_only)):
+        raise Http404
+    return booking
+
+
+def _checkout_rate_limit_message(request: HttpRequest) -> str:
+    """Count a checkout attempt per address and per account; a message when either is over its limit.
+    Every checkout holds a slot and opens a Stripe session, so they are budgeted like logins."""
+    results = [rate_limit_hit(scope="checkout_ip", key=client_ip(request))]
+    if request.user.is_authenticated:
+        results.append(rate_limit_hit(scope="checkout_user", key=str(request.user.pk)))
+    limited = [result for result in results if result.is_limited]
+    return rate_limit_message(limited[0]) if limited else ""
+
+
+def book(request: HttpRequest, service_id: int) -> HttpResponse:
+    """The booking form for one slot: notes, address when needed, and sign-up for visitors, then checkout."""
+    service = get_object_or_404(
+        Service.objects.select_related("provider"), pk=service_id, is_active=True, provider__is_active=True
+    )
+    profile_url = reverse("providers:profile", args=[service.provider.slug]) + f"?service={service.pk}#times"
+    start_at = _parse_start(request.GET.get("start"))
+    if start_at is None:
+        messages.error(request, "Please pick a time first.")
+        return redirect(profile_url)
+    if not is_slot_bookable(service=service, start_at=start_at):
+        messages.error(request, "Sorry, that time is no longer available. Please pick another.")
+        return redirect(profile_url)
+
+    limit_message = _checkout_rate_limit_message(request) if request.method == "POST" else ""
+    form = BookingForm(
+        request.POST if request.method == "POST" else None, service=service, rate_limit_message=limit_message
+    )
+    signup_form = (
+        None
+        if request.user.is_authenticated
+        else SignupForm(request.POST if request.method == "POST" else None, prefix="signup")
+    )
+    if request.method == "POST":
+        if limit_message:
+            form.is_valid()  # shows the refusal as the form's error
+            return _render_book(request, service, start_at, form, signup_form, status=429)
+        if form.is_valid() and (signup_form is None or signup_form.is_valid()):
+            if signup_form is not None:
+                user = signup_form.save()
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            try:
+                booking = booking_create(
+                    client=request.user,
+                    service=service,
+                    start_at=start_at,
+                    client_notes=form.cleaned_data["client_notes"],
+                    address=form.cleaned_data.get("address", ""),
+                )
+            except BookingError as error:
+                messages.error(request, str(error))
+                return redirect(profile_url)
+            try:
+                payment = checkout_start(booking_id=booking.pk)
+            except CheckoutError as error:
+                messages.error(request, str(error))
+                return redirect("bookings:detail", booking.reference)
+            return redirect(payment.checkout_url)
+    return _render_book(request, service, start_at, form, signup_form)
+
+
+def _render_book(request, service, start_at, form, signup_form, status: int = 200) -> HttpResponse:
+    login_url = reverse("login") + "?next=" + request.get_full_path()
+    context = {
+        "service": service,
+        "provider": service.provider,
+        "start_at": start_at,
+        "end_at": start_at + timedelta(minutes=service.duration_minutes),
+        "form": form,
+        "signup_form": signup_form,
+        "login_url": login_url,
+        "hold_minutes": settings.BOOKING_HOLD_MINUTES,
+        "late_refund_percent": settings.LATE_CANCELLATION_REFUND_PERCENT,
+        "terms": cancellation_terms(
+            price_amount=service.price_amount, start_at=start_at, by_client=True, now=timezone.now()
+        ),
+    }
+    return render(request, "bookings/book.html", context, status=status)
+
+
+@login_required
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    bookings = (
+        Booking.objects.filter(client=request.user)
+        .select_related("provider")
+        .prefetch_related(Prefetch("refunds", queryset=Refund.objects.order_by("created_at")))
+    )
+    upcoming = bookings.filter(
+        end_at__gte=now, status__in=[Booking.Status.CONFIRMED, Booking.Status.PENDING_PAYMENT]
+    ).order_by("start_at")
+    past = bookings.exclude(pk__in=upcoming.values("pk")).order_by("-start_at")[:100]
+    return render(request, "bookings/my_bookings.html", {"upcoming": upcoming, "past": past})
+
+
+@login_required
+def provider_bookings(request: HttpRequest) -> HttpResponse:
+    provider = getattr(request.user, "provider", None)
+    if provider is None:
+        raise Http404
+    now = timezone.now()
+    bookings = Booking.objects.filter(provider=provider).select_related("client")
+    upcoming = bookings.filter(end_at__gte=now, status=Booking.Status.CONFIRMED).order_by("start_at")
+    past = (
+        bookings.filter(Q(end_at__lt=now) | ~Q(status=Booking.Status.CONFIRMED))
+        .exclude(status__in=[Booking.Status.PENDING_PAYMENT, Booking.Status.EXPIRED])
+        .order_by("-start_at")[:100]
+    )
+    return render(request, "bookings/provider_bookings.html", {"upcoming": upcoming, "past": past})
+
+
+@login_required
+def detail(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _booking_for(request, reference)
+    now = timezone.now()
+    payments = list(
+        booking.payments.filter(
+            status__in=[Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED]
+        )
+    )
+    refunds = list(booking.refunds.order_by("created_at"))
+    is_client = booking.client_id == request.user.pk
+    context = {
+        "booking": booking,
+        "is_client": is_client,
+        "timeline": booking.status_changes.select_related("actor"),
+        "payments": payments,
+        "refunds": refunds,
+        "amount_paid": sum(p.amount for p in payments),
+        "amount_refunded": sum(r.amount for r in refunds if r.status == Refund.Status.SUCCEEDED),
+        "can_pay": is_client
+        and booking.status == Booking.Status.PENDING_PAYMENT
+        and booking.hold_expires_at
+        and booking.hold_expires_at > now,
+        "can_cancel": booking.status == Booking.Status.CONFIRMED and booking.start_at > now,
+    }
+    return render(request, "bookings/detail.html", context)
+
+
+@login_required
+@require_POST
+def checkout(request: HttpRequest, reference: str) -> HttpResponse:
+    """Pay (again) for a pending booking: the client backed out of Stripe's page, or it failed to open."""
+    booking = _booking_for(request, reference, client_only=True)
+    limit_message = _checkout_rate_limit_message(request)
+    if limit_message:
+        messages.error(request, limit_message)
+        return redirect("bookings:detail", booking.reference)
+    try:
+        payment = checkout_start(booking_id=booking.pk, restart=True)
+    except CheckoutError as error:
+        messages.error(request, str(error))
+        return redirect("bookings:detail", booking.reference)
+    return redirect(payment.checkout_url)
+
+
+@login_required
+def checkout_success(request: HttpRequest, reference: str) -> HttpResponse:
+    """Where Stripe sends the client after paying. If the webhook has not landed yet, run the same
+    idempotent fulfilment from the session now, so the client sees the truth immediately."""
+    booking = _booking_for(request, reference, client_only=True)
+    session_id = request.GET.get("session_id", "")
+    payment = booking.payments.filter(checkout_session_id=session_id).first() if session_id else None
+    if payment is not None and payment.status == Payment.Status.PENDING:
+        try:
+            payment = payment_sync_from_session(session_id=session_id) or payment
+        except GatewayError as error:
+            # Stripe unreachable right now: the webhook will finish the job; the page says "processing".
+            logger.warning("success page could not sync session %s: %s", session_id, error)
+    booking.refresh_from_db()
+    slot_refund = (
+        booking.refunds.filter(
+            payment=payment, reason__in=[Refund.Reason.SLOT_UNAVAILABLE, Refund.Reason.DUPLICATE_PAYMENT]
+        ).first()
+        if payment
+        else None
+    )
+    return render(
+        request,
+        "bookings/checkout_success.html",
+        {"booking": booking, "payment": payment, "slot_refund": slot_refund},
+    )
+
+
+@login_required
+def checkout_cancelled(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _booking_for(request, reference, client_only=True)
+    now = timezone.now()
+    can_retry = (
+        booking.status == Booking.Status.PENDING_PAYMENT
+        and booking.hold_expires_at
+        and booking.hold_expires_at > now
+    )
+    return render(request, "bookings/checkout_cancelled.html", {"booking": booking, "can_retry": can_retry})
+
+
+@login_required
+def cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """Confirm, then cancel. The refund the policy gives is shown before anything happens."""
+    booking = _booking_for(request, reference)
+    by_client = booking.client_id == request.user.pk
+    now = timezone.now()
+    if booking.status != Booking.Status.CONFIRMED or booking.start_at <= now:
+        messages.error(request, "This booking can no longer be cancelled.")
+        return redirect("bookings:detail", booking.reference)
+    terms = cancellation_terms(
+        price_amount=booking.price_amount, start_at=booking.start_at, by_client=by_client, now=now
+    )
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking, refund = booking_cancel_with_refund(
+                booking_id=booking.pk,
+                actor=request.user,
+                by_client=by_client,
+                reason=form.cleaned_data["reason"],
+            )
+        except BookingError as error:
+            messages.error(request, str(error))
+            return redirect("bookings:detail", booking.reference)
+        if refund:
+            amount = format_money(refund.amount, refund.currency)
+            messages.success(request, f"Booking cancelled. A refund of {amount} is on its way to your card.")
+        else:
+            messages.success(request, "Booking cancelled.")
+        return redirect("bookings:detail", booking.reference)
+    return render(
+        request,
+        "bookings/cancel.html",
+        {"booking": booking, "terms": terms, "form": form, "by_client": by_client},
+    )

@@ -1,0 +1,89 @@
+"""Queue and send email. Messages are rendered when queued, in the recipient's own time zone."""
+
+import logging
+import zoneinfo
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from marketplace.models import User
+from notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+def notification_queue(*, key: str, recipient: User, template: str, context: dict[str, Any]) -> Notification:
+    """Render ``template`` (``notifications/<name>.txt``, first line the subject) for ``recipient`` and queue
+    it. Idempotent per ``key``. Call inside the transaction that caused the message."""
+    existing = Notification.objects.filter(key=key).first()
+    if existing:
+        return existing
+    with timezone.override(zoneinfo.ZoneInfo(recipient.timezone or "UTC")):
+        rendered = render_to_string(
+            template, {**context, "recipient": recipient, "recipient_timezone": recipient.timezone}
+        )
+    subject, _, body = rendered.strip().partition("\n")
+    notification, created = Notification.objects.get_or_create(
+        key=key,
+        defaults={"to_email": recipient.email, "subject": subject.strip(), "body_text": body.strip() + "\n"},
+    )
+    if created:
+        from notifications.tasks import notification_send_task
+
+        transaction.on_commit(partial(notification_send_task.delay, notification_id=notification.pk))
+    return notification
+
+
+def notification_send(*, notification_id: int) -> None:
+    """Send one queued message. Idempotent: a sent message is never sent again."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True).filter(pk=notification_id).first()
+        )
+        if notification is None or notification.status != Notification.Status.PENDING:
+            return
+        notification.attempts += 1
+        try:
+            send_mail(notification.subject, notification.body_text, None, [notification.to_email])
+        except Exception as error:
+            logger.warning("email %s failed (attempt %s): %s", notification.pk, notification.attempts, error)
+            notification.last_error = str(error)[:2000]
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.status = Notification.Status.FAILED
+            notification.save(update_fields=["attempts", "last_error", "status"])
+            return
+        notification.status = Notification.Status.SENT
+        notification.sent_at = timezone.now()
+        notification.save(update_fields=["attempts", "status", "sent_at"])
+
+
+def notifications_resend_pending(*, older_than_seconds: int = 60) -> int:
+    """Re-enqueue messages still pending after a while (a lost Celery message, a Redis outage)."""
+    from notifications.tasks import notification_send_task
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        Notification.objects.filter(status=Notification.Status.PENDING, created_at__lte=cutoff).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for pk in ids:
+        notification_send_task.delay(notification_id=pk)
+    return len(ids)
+
+
+def admin_alert(*, subject: str, body: str) -> None:
+    """Tell the operators about something that needs a person (a refund that keeps failing, say)."""
+    from django.conf import settings
+    from django.core.mail import mail_admins
+
+    logger.error("admin alert: %s", subject)
+    if settings.ADMIN_ALERT_EMAILS:
+        mail_admins(subject, body, fail_silently=True)

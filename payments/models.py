@@ -1,0 +1,142 @@
+"""Money rows. Each Stripe side effect is a row first (the outbox), then a task makes the call with an
+idempotency key derived from the row, so a retry can never move money twice."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Payment(models.Model):
+    """One Checkout attempt for a booking. A booking may have several (the client backed out and retried);
+    normally at most one is ever paid, and a second paid one is refunded automatically."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="payments")
+    attempt = models.PositiveSmallIntegerField(help_text="1 for the first Checkout Session of the booking.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    amount = models.PositiveIntegerField(help_text="Minor units (cents).")
+    currency = models.CharField(max_length=3)
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.TextField(blank=True)
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    charge_id = models.CharField(max_length=255, blank=True, db_index=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "attempt"], name="payments_payment_one_per_attempt"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.pk} ({self.status}) for {self.booking_id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"checkout-{self.booking_id}-{self.attempt}"
+
+
+class Refund(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        PROCESSING = "processing", _("Processing")
+        RETRYING = "retrying", _("Retrying")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    class Reason(models.TextChoices):
+        CLIENT_CANCELLED = "client_cancelled", _("Cancelled by the client")
+        PROVIDER_CANCELLED = "provider_cancelled", _("Cancelled by the provider")
+        ADMIN_CANCELLED = "admin_cancelled", _("Cancelled by an admin")
+        SLOT_UNAVAILABLE = "slot_unavailable", _("Paid for a slot that was no longer free")
+        DUPLICATE_PAYMENT = "duplicate_payment", _("A second payment for one booking")
+        DISPUTE = "dispute", _("Dispute resolved for the client")
+
+    # Statuses in which the money is on its way back or already back: they count against the payment.
+    COMMITTED_STATUSES = (Status.REQUESTED, Status.PROCESSING, Status.RETRYING, Status.SUCCEEDED)
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="refunds")
+    amount = models.PositiveIntegerField(help_text="Minor units (cents).")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="payments_refund_due",
+                condition=Q(status__in=["requested", "retrying"]),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} ({self.status}) of {self.amount} {self.currency}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"refund-{self.pk}"
+
+
+class WebhookEvent(models.Model):
+    """The inbox of Stripe events: stored on arrival (the Stripe id is unique, so a redelivery is a no-op),
+    processed by a task, replayable from admin."""
+
+    class Endpoint(models.TextChoices):
+        PLATFORM = "platform", _("Platform")
+        CONNECT = "connect", _("Connect")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored (type not handled)")
+        FAILED = "failed", _("Failed")
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
+    type = models.CharField(max_length=100, db_index=True)
+    account = models.CharField(max_length=255, blank=True, help_text="Connected account, for Connect events.")
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["received_at"], name="payments_webhook_unprocessed", condition=Q(status="pending")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"

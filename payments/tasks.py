@@ -1,0 +1,30 @@
+"""Thin task wrappers: ids in, one service call, nothing returned."""
+
+from celery import shared_task
+
+from payments import services
+
+
+@shared_task
+def webhook_event_process_task(*, webhook_event_id: int) -> None:
+    services.webhook_event_process(webhook_event_id=webhook_event_id)
+
+
+@shared_task
+def refund_execute_task(*, refund_id: int) -> None:
+    services.refund_execute(refund_id=refund_id)
+
+
+@shared_task
+def refund_sync_task(*, stripe_refund_id: str) -> None:
+    services.refund_sync(stripe_refund_id=stripe_refund_id)
+
+
+@shared_task
+def process_refunds_task() -> None:
+    services.refunds_redrive()
+
+
+@shared_task
+def process_webhooks_task() -> None:
+    services.webhook_events_redrive()

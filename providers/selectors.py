@@ -1,0 +1,223 @@
+"""Reads with logic: search, the profile's week of slots, the dashboard's checklist."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.urls import reverse
+from django.utils import timezone
+
+from providers.models import Provider, Service
+from providers.services import SEARCH_CONFIG
+from providers.slots import (
+    iter_service_slots,
+    provider_busy_intervals,
+    service_slots,  # noqa: F401 - the public name the rest of the project uses, beside the other reads
+)
+
+SORTS = {
+    "relevance": "Best match",
+    "price": "Lowest price",
+    "rating": "Highest rated",
+    "soonest": "Soonest available",
+}
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _prefix_query(text: str) -> SearchQuery | None:
+    """Every word must match, the last one as a prefix so "mat" finds "maths" while typing.
+
+    Only word characters reach to_tsquery, so nothing a visitor types can be read as query syntax.
+    """
+    words = _WORD.findall(text.lower())[:8]
+    if not words:
+        return None
+    terms = [*words[:-1], f"{words[-1]}:*"]
+    return SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
+
+
+def provider_search(
+    *,
+    text: str = "",
+    category_slug: str = "",
+    city: str = "",
+    price_min: int | None = None,
+    price_max: int | None = None,
+    rating_min: Decimal | None = None,
+    sort: str = "relevance",
+) -> QuerySet[Provider]:
+    """Listed providers matching the filters, each annotated with ``from_price`` (cents, lowest active
+    service) and, for text searches, ``rank``. Prices are in cents; the price range keeps providers with at
+    least one active service inside it. Every filter runs on an index or a per-provider service lookup."""
+    active_services = Service.objects.filter(provider=OuterRef("pk"), is_active=True)
+    providers = (
+        Provider.objects.filter(is_listed=True)
+        .select_related("category")
+        .annotate(from_price=Subquery(active_services.order_by("price_amount").values("price_amount")[:1]))
+    )
+    query = _prefix_query(text)
+    if query is not None:
+        providers = providers.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
+    if category_slug:
+        providers = providers.filter(category__slug=category_slug)
+    if city.strip():
+        providers = providers.filter(city__iexact=city.strip())
+    if price_min is not None or price_max is not None:
+        in_range = active_services
+        if price_min is not None:
+            in_range = in_range.filter(price_amount__gte=price_min)
+        if price_max is not None:
+            in_range = in_range.filter(price_amount__lte=price_max)
+        providers = providers.filter(Exists(in_range))
+    if rating_min is not None:
+        providers = providers.filter(rating_average__gte=rating_min)
+
+    soonest = F("next_available_at").asc(nulls_last=True)
+    orderings = {
+        "price": [F("from_price").asc(), soonest, "pk"],
+        "rating": [F("rating_average").desc(), F("rating_count").desc(), soonest, "pk"],
+        "soonest": [soonest, F("rating_average").desc(), "pk"],
+    }
+    if sort in orderings:
+        return providers.order_by(*orderings[sort])
+    if query is not None:
+        return providers.order_by(F("rank").desc(), soonest, "pk")
+    # Relevance without words: people who are well rated and free soon first.
+    return providers.order_by(F("rating_average").desc(), soonest, "pk")
+
+
+def listed_cities() -> list[str]:
+    """Cities of listed providers, for the search form's suggestions."""
+
+    def compute() -> list[str]:
+        cities = Provider.objects.filter(is_listed=True).order_by("city").values_list("city", flat=True)
+        return sorted(cities.distinct()[:500], key=str.lower)
+
+    # Shared by every web process through the cache; a new city shows up in suggestions within minutes.
+    return cache.get_or_set("providers:listed-cities", compute, timeout=10 * 60)
+
+
+def provider_is_listed(*, provider: Provider) -> bool:
+    # The definition, not the stored flag: the dashboard must never disagree with what the provider just did.
+    return Provider.objects.listed().filter(pk=provider.pk).exists()
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    label: str
+    is_done: bool
+    url: str
+    action: str
+
+
+def provider_checklist(*, provider: Provider) -> list[ChecklistItem]:
+    """What a provider still has to do before search lists them, each with the page that does it."""
+    profile_url = reverse("providers:edit_profile")
+    has_service = provider.services.filter(is_active=True).exists()
+    has_rules = provider.availability_rules.exists()
+    return [
+        ChecklistItem("Display name", bool(provider.display_name), profile_url, "Edit profile"),
+        ChecklistItem("Headline", bool(provider.headline), profile_url, "Edit profile"),
+        ChecklistItem("About you (bio)", bool(provider.bio), profile_url, "Edit profile"),
+        ChecklistItem("Category", provider.category_id is not None, profile_url, "Edit profile"),
+        ChecklistItem("City or area", bool(provider.city), profile_url, "Edit profile"),
+        ChecklistItem(
+            "Photo (optional, but people book faces)", bool(provider.photo), profile_url, "Add a photo"
+        ),
+        ChecklistItem(
+            "At least one active service", has_service, reverse("providers:services"), "Add a service"
+        ),
+        ChecklistItem("Weekly hours", has_rules, reverse("providers:availability"), "Set your hours"),
+    ]
+
+
+@dataclass(frozen=True)
+class SlotDay:
+    day: date
+    slots: list[datetime]
+
+
+@dataclass(frozen=True)
+class SlotWeek:
+    first_day: date
+    days: list[SlotDay]
+    previous_start: date | None
+    next_start: date
+
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=6)
+
+    @property
+    def has_slots(self) -> bool:
+        return any(day.slots for day in self.days)
+
+
+def service_slot_week(
+    *, service: Service, first_day: date, viewer_zone: ZoneInfo, today: date, now: datetime | None = None
+) -> SlotWeek:
+    """Seven days of open slots, days and times in the viewer's zone, starting at ``first_day``."""
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=viewer_zone)
+    end = datetime.combine(first_day + timedelta(days=7), datetime.min.time(), tzinfo=viewer_zone)
+    busy = provider_busy_intervals(service.provider, start, end)
+    by_day: dict[date, list[datetime]] = {first_day + timedelta(days=n): [] for n in range(7)}
+    for slot in iter_service_slots(service=service, start=start, end=end, now=now, busy=busy):
+        by_day.setdefault(slot.astimezone(viewer_zone).date(), []).append(slot)
+    previous = first_day - timedelta(days=7)
+    return SlotWeek(
+        first_day=first_day,
+        days=[
+            SlotDay(day, slots)
+            for day, slots in sorted(by_day.items())
+            if day < first_day + timedelta(days=7)
+        ],
+        previous_start=None if first_day <= today else max(previous, today),
+        next_start=first_day + timedelta(days=7),
+    )
+
+
+def active_services(*, provider: Provider) -> list[Service]:
+    services = list(provider.services.filter(is_active=True).order_by("price_amount", "title"))
+    for service in services:
+        service.provider = provider
+    return services
+
+
+def providers_to_refresh(*, now: datetime | None = None, everyone: bool = False) -> list[int]:
+    """Ids of providers whose stored next available time may have gone stale by itself.
+
+    Every change a person makes (profile, services, hours, time off, settings, bookings and holds) refreshes
+    the provider at once. What goes stale with no change is time passing: the stored time slides into the
+    notice window, or a provider with no open time gets one as the horizon moves forward. A stored time still
+    beyond ``now + notice`` is still right, because passing time only ever adds *later* times at the far end
+    of the horizon. ``everyone`` selects every provider that has or may have a time (the command's --all).
+    """
+    now = now or timezone.now()
+    if everyone:
+        providers = Provider.objects.filter(Q(is_active=True) | Q(next_available_at__isnull=False))
+    else:
+        notice_ends = ExpressionWrapper(
+            Value(now) + F("min_notice_minutes") * Value(timedelta(minutes=1)), output_field=DateTimeField()
+        )
+        providers = Provider.objects.filter(
+            Q(is_active=True, next_available_at__isnull=True)
+            | Q(next_available_at__lt=notice_ends)
+            | Q(is_active=False, next_available_at__isnull=False)
+        )
+    return list(providers.order_by("pk").values_list("pk", flat=True))

@@ -1,0 +1,235 @@
+"""The webhook endpoints: signatures on the raw body, the inbox, and processing in any order."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from bookings.models import Booking
+from bookings.services import booking_create
+from payments.models import Payment, WebhookEvent
+from payments.services import checkout_start, webhook_event_process
+from tests.fixtures.stripe import sign_webhook
+
+URL = reverse("payments:stripe_webhook")
+CONNECT_URL = reverse("payments:stripe_connect_webhook")
+
+
+def _event(event_type="checkout.session.completed", obj=None, event_id="evt_test_1", **extra) -> bytes:
+    body = {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": 1_790_000_000,
+        "livemode": False,
+        "api_version": "2026-10-28.endive",
+        "data": {"object": obj or {"id": "cs_test_unknown", "object": "checkout.session"}},
+        **extra,
+    }
+    return json.dumps(body).encode()
+
+
+def _post(client, payload: bytes, *, secret: str, url: str = URL, signature: str | None = None):
+    header = signature if signature is not None else sign_webhook(payload, secret)
+    return client.post(url, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+
+
+@pytest.mark.django_db
+def test_a_bad_signature_is_refused_and_nothing_is_stored(client, settings):
+    response = _post(client, _event(), secret="whsec_someone_else")
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_missing_signature_is_refused(client):
+    response = client.post(URL, data=_event(), content_type="application/json")
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_body_changed_after_signing_is_refused(client, settings):
+    payload = _event()
+    header = sign_webhook(payload, settings.STRIPE_WEBHOOK_SECRET)
+
+    response = _post(client, payload.replace(b"evt_test_1", b"evt_test_2"), secret="", signature=header)
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_signed_garbage_is_refused(client, settings):
+    response = _post(client, b"{not json", secret=settings.STRIPE_WEBHOOK_SECRET)
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_connect_endpoint_uses_its_own_secret(client, settings):
+    payload = _event("account.updated", {"id": "acct_1", "object": "account"}, account="acct_1")
+
+    assert _post(client, payload, secret=settings.STRIPE_WEBHOOK_SECRET, url=CONNECT_URL).status_code == 400
+    assert (
+        _post(client, payload, secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET, url=CONNECT_URL).status_code
+        == 200
+    )
+    assert WebhookEvent.objects.get().endpoint == WebhookEvent.Endpoint.CONNECT
+
+
+@pytest.mark.django_db
+def test_webhooks_need_no_csrf_token_but_only_accept_post(settings):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    payload = _event("customer.created", {"id": "cus_1", "object": "customer"})
+
+    assert _post(strict, payload, secret=settings.STRIPE_WEBHOOK_SECRET).status_code == 200
+    assert strict.get(URL).status_code == 405
+
+
+@pytest.mark.django_db
+def test_an_unknown_event_type_is_acknowledged_and_ignored(
+    client, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(
+            client, _event("customer.created", {"id": "cus_1"}), secret=settings.STRIPE_WEBHOOK_SECRET
+        )
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.IGNORED
+
+
+@pytest.fixture
+def paid_checkout(client_user, bookable_service, slot, stripe_emulator):
+    booking = booking_create(client=client_user, service=bookable_service, start_at=slot)
+    payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.pay(payment.checkout_session_id)
+    return booking, payment
+
+
+def _session_event(stripe_emulator, session_id: str, event_type: str) -> dict:
+    return next(e for e in stripe_emulator.events(event_type) if e["data"]["object"]["id"] == session_id)
+
+
+@pytest.mark.django_db
+def test_the_same_event_twice_is_stored_and_processed_once(
+    client, settings, paid_checkout, stripe_emulator, django_capture_on_commit_callbacks
+):
+    booking, payment = paid_checkout
+    event = _session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed")
+    payload = json.dumps(event).encode()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        first = _post(client, payload, secret=settings.STRIPE_WEBHOOK_SECRET)
+        second = _post(client, payload, secret=settings.STRIPE_WEBHOOK_SECRET)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    row = WebhookEvent.objects.get()
+    assert (row.status, row.attempts) == (WebhookEvent.Status.PROCESSED, 1)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.status_changes.filter(to_status="confirmed").count() == 1
+    assert len([c for c in callbacks if "webhook_event_process" in repr(c)]) <= 1
+
+
+def _store(event: dict) -> WebhookEvent:
+    return WebhookEvent.objects.create(
+        stripe_event_id=event["id"], endpoint="platform", type=event["type"], payload=event
+    )
+
+
+@pytest.mark.django_db
+def test_expired_arriving_before_completed_ends_confirmed(paid_checkout, stripe_emulator):
+    booking, payment = paid_checkout
+    completed = _session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed")
+    # A forged-late "expired" for the same session: processing re-reads the session, which says paid.
+    expired = {**completed, "id": "evt_expired_first", "type": "checkout.session.expired"}
+
+    webhook_event_process(webhook_event_id=_store(expired).pk)
+    webhook_event_process(webhook_event_id=_store(completed).pk)
+
+    booking.refresh_from_db()
+    payment.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert payment.status == Payment.Status.PAID
+
+
+@pytest.mark.django_db
+def test_async_failed_after_succeeded_keeps_the_booking_confirmed(
+    client_user, bookable_service, slot, stripe_emulator
+):
+    booking = booking_create(client=client_user, service=bookable_service, start_at=slot)
+    payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.pay(payment.checkout_session_id, method="delayed_success")
+    stripe_emulator.settle(payment.checkout_session_id)
+    succeeded = _session_event(
+        stripe_emulator, payment.checkout_session_id, "checkout.session.async_payment_succeeded"
+    )
+    failed = {**succeeded, "id": "evt_failed_late", "type": "checkout.session.async_payment_failed"}
+
+    webhook_event_process(webhook_event_id=_store(succeeded).pk)
+    webhook_event_process(webhook_event_id=_store(failed).pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+
+
+@pytest.mark.django_db
+def test_completed_twice_with_different_event_ids_confirms_once(paid_checkout, stripe_emulator):
+    booking, payment = paid_checkout
+    completed = _session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed")
+
+    webhook_event_process(webhook_event_id=_store(completed).pk)
+    webhook_event_process(webhook_event_id=_store({**completed, "id": "evt_again"}).pk)
+
+    assert booking.status_changes.filter(to_status="confirmed").count() == 1
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_event_is_recorded_and_can_be_replayed(paid_checkout, stripe_emulator):
+    booking, payment = paid_checkout
+    completed = _session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed")
+    row = _store(completed)
+    stripe_emulator.set_faults("GET /v1/checkout/sessions/*=500x9")
+
+    webhook_event_process(webhook_event_id=row.pk)
+
+    row.refresh_from_db()
+    assert row.status == WebhookEvent.Status.FAILED
+    assert row.last_error
+
+    stripe_emulator.clear_faults()
+    from payments.services import webhook_event_replay
+
+    webhook_event_replay(webhook_event_id=row.pk)
+    row.refresh_from_db()
+    booking.refresh_from_db()
+    assert row.status == WebhookEvent.Status.PROCESSED
+    assert booking.status == Booking.Status.CONFIRMED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_emulator_delivers_signed_events_that_confirm_the_booking(
+    live_server, client_user, bookable_service, slot, stripe_emulator, settings
+):
+    settings.SITE_URL = live_server.url
+    stripe_emulator.set_webhooks(url=live_server.url + URL, duplicates=True)
+    booking = booking_create(client=client_user, service=bookable_service, start_at=slot)
+    payment = checkout_start(booking_id=booking.pk)
+
+    stripe_emulator.pay(payment.checkout_session_id)
+    deliveries = stripe_emulator.wait_for_deliveries(timeout=10)
+
+    # Duplicates on: each event arrives twice, both are acknowledged, the inbox keeps one.
+    assert len(deliveries) >= 2
+    assert all(d["status"] == "delivered" for d in deliveries)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert WebhookEvent.objects.filter(type="checkout.session.completed").count() == 1

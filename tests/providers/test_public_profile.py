@@ -1,0 +1,189 @@
+"""The public profile at /p/<slug>/: bio, services, a week of open times in the viewer's zone."""
+
+from datetime import UTC, datetime, time
+from urllib.parse import quote
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import ServiceFactory, listed_provider
+
+# Monday 1 June 2026, 06:00 UTC: 08:00 in Berlin, 02:00 in New York, 15:00 in Tokyo.
+NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def berlin_tutor(db, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    provider = listed_provider(
+        display_name="Tom Becker",
+        slug="tom-becker",
+        timezone="Europe/Berlin",
+        bio="First paragraph.\n\nSecond paragraph.",
+        weekdays=(0, 1, 2, 3, 4),
+        hours=(time(9), time(11)),
+        services=(("Maths lesson", 4500),),
+        min_notice_minutes=0,
+    )
+    return provider
+
+
+def profile(client, slug="tom-becker", **params):
+    return client.get(reverse("providers:profile", args=[slug]), params)
+
+
+@pytest.mark.django_db
+def test_the_profile_shows_bio_services_and_an_empty_reviews_section(anonymous, berlin_tutor):
+    body = profile(anonymous).content.decode()
+
+    assert "Tom Becker" in body
+    assert "<p>Second paragraph.</p>" in body
+    assert "Maths lesson" in body
+    assert "$45.00" in body
+    assert "1 h" in body
+    assert "No reviews yet" in body
+
+
+@pytest.mark.django_db
+def test_open_times_are_shown_in_the_visitors_zone_and_the_zone_is_named(anonymous, berlin_tutor):
+    anonymous.cookies["tz"] = "America/New_York"
+
+    response = profile(anonymous)
+
+    body = response.content.decode()
+    assert response.context["viewer_timezone"] == "America/New_York"
+    assert 'data-testid="slot-zone">America/New_York<' in body
+    # 09:00 in Berlin (CEST) is 03:00 in New York (EDT).
+    first_day = response.context["week"].days[0]
+    assert first_day.slots[0] == datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    assert ">03:00</a>" in body
+    assert "Monday 1 June, 03:00 EDT" in body
+
+
+@pytest.mark.django_db
+def test_a_signed_in_viewer_sees_their_own_zone_and_a_link_to_change_it(as_client, berlin_tutor):
+    body = profile(as_client).content.decode()
+
+    assert 'data-testid="slot-zone">America/New_York<' in body
+    assert reverse("profile") in body
+
+
+@pytest.mark.django_db
+def test_the_week_links_move_forward_and_back_without_going_before_today(anonymous, berlin_tutor):
+    this_week = profile(anonymous)
+    assert this_week.context["week"].previous_start is None
+
+    next_week = profile(anonymous, week="2026-06-08")
+
+    assert next_week.context["week"].days[0].day.isoformat() == "2026-06-08"
+    assert next_week.context["week"].previous_start.isoformat() == "2026-06-01"
+    assert "week=2026-06-15" in next_week.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_week_before_today_or_nonsense_shows_this_week(anonymous, berlin_tutor):
+    assert profile(anonymous, week="2020-01-01").context["week"].first_day.isoformat() == "2026-06-01"
+    assert profile(anonymous, week="garbage").context["week"].first_day.isoformat() == "2026-06-01"
+    assert profile(anonymous, week="2026-02-30").context["week"].first_day.isoformat() == "2026-06-01"
+    assert profile(anonymous, slot="2026-06-01T25:00:00+00:00").context["picked"] is None
+
+
+@pytest.mark.django_db
+def test_choosing_a_service_shows_its_times(anonymous, berlin_tutor):
+    long = ServiceFactory(
+        provider=berlin_tutor, title="Double lesson", duration_minutes=120, price_amount=8000
+    )
+
+    response = profile(anonymous, service=str(long.pk))
+
+    assert response.context["selected"] == long
+    # A two-hour session fits a 09:00-11:00 window only at 09:00.
+    assert [len(day.slots) for day in response.context["week"].days][:5] == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.django_db
+def test_picking_a_slot_names_it_in_the_viewers_zone(anonymous, berlin_tutor):
+    anonymous.cookies["tz"] = "Asia/Tokyo"
+    service = berlin_tutor.services.get()
+
+    response = profile(anonymous, service=str(service.pk), slot="2026-06-01T07:00:00+00:00")
+
+    body = response.content.decode()
+    assert response.context["picked"] == datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    assert "Monday 1 June 2026, 16:00 JST" in body
+
+
+@pytest.mark.django_db
+def test_slot_links_carry_the_service_and_the_exact_time(anonymous, berlin_tutor):
+    service = berlin_tutor.services.get()
+
+    body = profile(anonymous).content.decode()
+
+    assert f"service={service.pk}&amp;week=2026-06-01&amp;slot={quote('2026-06-01T07:00:00+00:00')}" in body
+
+
+@pytest.mark.django_db
+def test_a_slot_that_is_not_open_is_not_shown_as_picked(anonymous, berlin_tutor):
+    response = profile(anonymous, slot="2026-06-01T03:00:00+00:00")
+
+    assert response.context["picked"] is None
+
+
+@pytest.mark.django_db
+def test_inactive_services_are_not_shown_or_bookable(anonymous, berlin_tutor):
+    hidden = ServiceFactory(provider=berlin_tutor, title="Retired course", is_active=False)
+
+    response = profile(anonymous, service=str(hidden.pk))
+
+    assert "Retired course" not in response.content.decode()
+    assert response.context["selected"] != hidden
+
+
+@pytest.mark.django_db
+def test_an_inactive_provider_has_no_public_page(anonymous, berlin_tutor):
+    berlin_tutor.is_active = False
+    berlin_tutor.save()
+
+    assert profile(anonymous).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_unknown_slug_is_a_404(anonymous):
+    assert profile(anonymous, slug="nobody").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_visitor_changes_the_zone_and_comes_back_to_the_same_page(anonymous, berlin_tutor):
+    next_url = reverse("providers:profile", args=["tom-becker"]) + "?week=2026-06-08"
+
+    response = anonymous.post(reverse("providers:set_timezone"), {"tz": "Asia/Tokyo", "next": next_url})
+
+    assert response["Location"] == next_url
+    assert profile(anonymous).context["viewer_timezone"] == "Asia/Tokyo"
+
+
+@pytest.mark.django_db
+def test_the_zone_form_never_redirects_to_another_site(anonymous):
+    response = anonymous.post(
+        reverse("providers:set_timezone"), {"tz": "Asia/Tokyo", "next": "https://evil.example/"}
+    )
+
+    assert response["Location"] == reverse("home")
+
+
+@pytest.mark.django_db
+def test_an_unknown_zone_is_not_stored(anonymous):
+    anonymous.post(reverse("providers:set_timezone"), {"tz": "<script>", "next": "/"})
+
+    assert anonymous.get(reverse("home")).context["viewer_timezone"] == "UTC"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "persona", ["anonymous", "as_client", "as_provider", "as_other_provider", "as_staff"]
+)
+def test_search_and_profiles_are_open_to_everyone(request, persona, berlin_tutor):
+    browser = request.getfixturevalue(persona)
+
+    assert browser.get(reverse("providers:search")).status_code == 200
+    assert profile(browser).status_code == 200

@@ -1,0 +1,281 @@
+"""Finding providers: who is listed, each filter, each sort, the result cards, and a query count that does
+not grow with the page."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from providers.models import Provider
+from providers.selectors import provider_search
+from providers.services import service_update
+from tests.factories import CategoryFactory, ServiceFactory, listed_provider
+
+
+def names(providers) -> list[str]:
+    return [p.display_name for p in providers]
+
+
+def search_page(client, **params):
+    return client.get(reverse("providers:search"), params)
+
+
+# --- Who is listed -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_only_complete_active_providers_with_a_service_and_hours_are_listed():
+    listed = listed_provider(display_name="Listed")
+    listed_provider(display_name="No bio", bio="")
+    listed_provider(display_name="No city", city="")
+    listed_provider(display_name="No headline", headline="")
+    listed_provider(display_name="No category", category=None)
+    listed_provider(display_name="No hours", weekdays=())
+    listed_provider(display_name="Paused", is_active=False)
+    hidden = listed_provider(display_name="Hidden services")
+    for service in hidden.services.all():
+        set_active(service, False)
+
+    assert list(provider_search()) == [listed]
+
+
+@pytest.mark.django_db
+def test_search_follows_a_provider_pausing_and_resuming_their_only_service():
+    provider = listed_provider(display_name="Pauser")
+    service = provider.services.get()
+
+    set_active(service, False)
+    assert list(provider_search()) == []
+
+    set_active(service, True)
+    assert list(provider_search()) == [provider]
+
+
+def set_active(service, is_active: bool) -> None:
+    service_update(
+        service=service,
+        title=service.title,
+        description=service.description,
+        duration_minutes=service.duration_minutes,
+        price_amount=service.price_amount,
+        location=service.location,
+        is_active=is_active,
+    )
+
+
+# --- Text ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("words", ["Ursula", "ursula le", "violin", "violinist", "beginners", "violi"])
+def test_text_matches_name_headline_and_service_titles_including_a_word_being_typed(words):
+    match = listed_provider(
+        display_name="Ursula Lenz",
+        headline="Violinist and teacher",
+        services=(("Violin for beginners", 3000),),
+    )
+    listed_provider(display_name="Bob Builder", headline="Plumbing", services=(("Fix a leak", 8000),))
+
+    assert list(provider_search(text=words)) == [match]
+
+
+@pytest.mark.django_db
+def test_text_that_matches_nobody_finds_nobody():
+    listed_provider(display_name="Ursula Lenz")
+
+    assert list(provider_search(text="astrophysics")) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("words", ["a & b", "'); drop table", "!:*|", "&&&", "   "])
+def test_query_syntax_characters_are_harmless(words):
+    listed_provider(display_name="Ursula Lenz")
+
+    list(provider_search(text=words))  # no error
+
+
+@pytest.mark.django_db
+def test_a_name_match_ranks_above_a_bio_match():
+    in_bio = listed_provider(display_name="Carla", headline="Coach", bio="I studied with Mozart scholars.")
+    in_name = listed_provider(display_name="Mozart Mayer", headline="Pianist", bio="Piano.")
+
+    assert list(provider_search(text="mozart")) == [in_name, in_bio]
+
+
+# --- Filters ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_category_filter():
+    yoga = CategoryFactory(name="Yoga", slug="yoga")
+    teacher = listed_provider(display_name="Yogi", category=yoga)
+    listed_provider(display_name="Tutor")
+
+    assert list(provider_search(category_slug="yoga")) == [teacher]
+
+
+@pytest.mark.django_db
+def test_city_filter_ignores_case_and_spaces():
+    in_lyon = listed_provider(display_name="Lyonnais", city="Lyon")
+    listed_provider(display_name="Parisien", city="Paris")
+
+    assert list(provider_search(city="  lyon ")) == [in_lyon]
+
+
+@pytest.mark.django_db
+def test_price_range_keeps_providers_with_an_active_service_inside_it():
+    cheap = listed_provider(display_name="Cheap", services=(("Short", 2000),))
+    both = listed_provider(display_name="Both", services=(("Short", 2500), ("Long", 9000)))
+    dear = listed_provider(display_name="Dear", services=(("Long", 12000),))
+    ServiceFactory(provider=dear, price_amount=3000, is_active=False)  # hidden: does not count
+
+    assert set(provider_search(price_max=3000)) == {cheap, both}
+    assert set(provider_search(price_min=8000)) == {both, dear}
+    assert set(provider_search(price_min=2200, price_max=2600)) == {both}
+
+
+@pytest.mark.django_db
+def test_minimum_rating():
+    good = listed_provider(display_name="Good", rating_average=Decimal("4.60"), rating_count=12)
+    listed_provider(display_name="Fair", rating_average=Decimal("3.90"), rating_count=3)
+    listed_provider(display_name="New")
+
+    assert list(provider_search(rating_min=Decimal("4.5"))) == [good]
+
+
+@pytest.mark.django_db
+def test_the_page_applies_the_filters_from_the_query_string(anonymous):
+    yoga = CategoryFactory(name="Yoga", slug="yoga")
+    listed_provider(display_name="Yogi Lyon", category=yoga, city="Lyon", services=(("Flow", 2500),))
+    listed_provider(display_name="Yogi Paris", category=yoga, city="Paris", services=(("Flow", 2500),))
+    listed_provider(display_name="Tutor Lyon", city="Lyon", services=(("Maths", 2500),))
+
+    response = search_page(anonymous, q="flow", category="yoga", city="lyon", price_min="20", price_max="30")
+
+    assert names(response.context["page"].object_list) == ["Yogi Lyon"]
+
+
+@pytest.mark.django_db
+def test_an_invalid_filter_is_reported_and_the_others_still_apply(anonymous):
+    listed_provider(display_name="Lyonnais", city="Lyon")
+    listed_provider(display_name="Parisien", city="Paris")
+
+    response = search_page(anonymous, city="Lyon", price_min="cheap")
+
+    assert response.context["form"].errors["price_min"]
+    assert names(response.context["page"].object_list) == ["Lyonnais"]
+
+
+# --- Sorting ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_sort_by_lowest_from_price():
+    mid = listed_provider(display_name="Mid", services=(("A", 5000),))
+    low = listed_provider(display_name="Low", services=(("A", 9000), ("B", 1500)))
+    high = listed_provider(display_name="High", services=(("A", 9900),))
+
+    results = list(provider_search(sort="price"))
+
+    assert results == [low, mid, high]
+    assert [p.from_price for p in results] == [1500, 5000, 9900]
+
+
+@pytest.mark.django_db
+def test_sort_by_rating_then_number_of_reviews():
+    few = listed_provider(display_name="Few", rating_average=Decimal("4.80"), rating_count=2)
+    many = listed_provider(display_name="Many", rating_average=Decimal("4.80"), rating_count=50)
+    low = listed_provider(display_name="Low", rating_average=Decimal("3.00"), rating_count=50)
+
+    assert list(provider_search(sort="rating")) == [many, few, low]
+
+
+@pytest.mark.django_db
+def test_sort_by_soonest_availability_puts_providers_without_times_last():
+    later = listed_provider(display_name="Later")
+    sooner = listed_provider(display_name="Sooner")
+    never = listed_provider(display_name="Never")
+    Provider.objects.filter(pk=later.pk).update(next_available_at=datetime(2030, 5, 2, tzinfo=UTC))
+    Provider.objects.filter(pk=sooner.pk).update(next_available_at=datetime(2030, 5, 1, tzinfo=UTC))
+    Provider.objects.filter(pk=never.pk).update(next_available_at=None)
+
+    assert list(provider_search(sort="soonest")) == [sooner, later, never]
+
+
+@pytest.mark.django_db
+def test_an_unknown_sort_falls_back_to_relevance(anonymous):
+    listed_provider(display_name="Only")
+
+    response = search_page(anonymous, sort="'; drop")
+
+    assert names(response.context["page"].object_list) == ["Only"]
+
+
+# --- The results page ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_result_cards_show_initials_from_price_rating_and_next_time_in_the_viewers_zone(anonymous):
+    provider = listed_provider(display_name="Grace Hopper", services=(("Code review", 12050),))
+    Provider.objects.filter(pk=provider.pk).update(next_available_at=datetime(2030, 1, 7, 14, 0, tzinfo=UTC))
+    anonymous.cookies["tz"] = "Asia/Tokyo"
+
+    body = search_page(anonymous).content.decode()
+
+    assert "Grace Hopper" in body
+    assert ">GH<" in body
+    assert "$120.50" in body
+    assert "No reviews yet" in body
+    assert "Mon 7 Jan, 23:00 JST" in body
+    assert reverse("providers:profile", args=[provider.slug]) in body
+
+
+@pytest.mark.django_db
+def test_results_are_paginated_and_keep_the_filters(anonymous):
+    for n in range(23):
+        listed_provider(display_name=f"Tutor {n:02}", city="Oslo")
+
+    first = search_page(anonymous, city="Oslo")
+    second = search_page(anonymous, city="Oslo", page="2")
+
+    assert len(first.context["page"].object_list) == 20
+    assert len(second.context["page"].object_list) == 3
+    assert "city=Oslo&amp;page=2" in first.content.decode()
+
+
+@pytest.mark.django_db
+def test_nobody_matching_shows_a_helpful_empty_state(anonymous):
+    body = search_page(anonymous, q="zzz").content.decode()
+
+    assert "No providers match" in body
+
+
+@pytest.mark.django_db
+def test_the_home_page_has_a_search_form(anonymous):
+    body = anonymous.get(reverse("home")).content.decode()
+
+    assert f'action="{reverse("providers:search")}"' in body
+    assert 'name="q"' in body
+
+
+@pytest.mark.django_db
+def test_the_number_of_queries_does_not_grow_with_the_results(anonymous):
+    def queries_for_a_page() -> int:
+        cache.delete("providers:listed-cities")  # measure the same work both times
+        with CaptureQueriesContext(connection) as captured:
+            response = search_page(anonymous, sort="price")
+        assert response.status_code == 200
+        return len(captured)
+
+    for n in range(5):
+        listed_provider(display_name=f"Few {n}")
+    with_five = queries_for_a_page()
+    for n in range(15):
+        listed_provider(display_name=f"More {n}", category=CategoryFactory(name=f"Cat {n}", slug=f"cat-{n}"))
+    with_twenty = queries_for_a_page()
+
+    assert with_twenty == with_five
