@@ -165,7 +165,9 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
         .exclude(status__in=[Booking.Status.PENDING_PAYMENT, Booking.Status.EXPIRED])
         .order_by("-start_at")[:100]
     )
-    return render(request, "bookings/provider_bookings.html", {"upcoming": upcoming, "past": past})
+    return render(
+        request, "bookings/provider_bookings.html", {"provider": provider, "upcoming": upcoming, "past": past}
+    )
 
 
 @login_required
