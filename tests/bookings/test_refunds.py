@@ -35,6 +35,18 @@ def confirmed(client_user, bookable_service, slot, stripe_emulator, django_captu
     return booking, payment
 
 
+def _refund_row(payment, *, amount: int) -> Refund:
+    """A refund row as refund_request writes it, without its task having run."""
+    return Refund.objects.create(
+        payment=payment,
+        booking_id=payment.booking_id,
+        amount=amount,
+        currency=payment.currency,
+        reason=Refund.Reason.ADMIN_CANCELLED,
+        next_attempt_at=timezone.now(),
+    )
+
+
 def _cancel(booking, actor, *, by_client, capture, now=None):
     with capture(execute=True):
         return booking_cancel_with_refund(booking_id=booking.pk, actor=actor, by_client=by_client, now=now)
@@ -142,15 +154,8 @@ def test_a_refund_stripe_cannot_take_now_is_retried_with_the_same_key(
 
 
 def test_a_worker_dying_after_stripe_answered_does_not_refund_twice(confirmed, stripe_emulator):
-    booking, payment = confirmed
-    refund = Refund.objects.create(
-        payment=payment,
-        booking=booking,
-        amount=4500,
-        currency="usd",
-        reason=Refund.Reason.ADMIN_CANCELLED,
-        next_attempt_at=timezone.now(),
-    )
+    _, payment = confirmed
+    refund = _refund_row(payment, amount=4500)
     # The first worker reached Stripe, then died before writing anything back.
     refund_send_to_stripe(refund)
     assert len(stripe_emulator.state()["refunds"]) == 1
@@ -163,15 +168,8 @@ def test_a_worker_dying_after_stripe_answered_does_not_refund_twice(confirmed, s
 
 
 def test_running_a_refund_twice_at_once_claims_it_once(confirmed, stripe_emulator):
-    booking, payment = confirmed
-    refund = Refund.objects.create(
-        payment=payment,
-        booking=booking,
-        amount=1000,
-        currency="usd",
-        reason=Refund.Reason.ADMIN_CANCELLED,
-        next_attempt_at=timezone.now(),
-    )
+    _, payment = confirmed
+    refund = _refund_row(payment, amount=1000)
     now = timezone.now()
 
     refund_execute(refund_id=refund.pk, now=now)
@@ -220,16 +218,9 @@ def test_a_pending_refund_is_kept_in_step_by_sync(
 
 
 def test_process_refunds_command_drives_stuck_rows(confirmed, stripe_emulator):
-    booking, payment = confirmed
+    _, payment = confirmed
     # A row whose task was lost (Redis restarted between commit and enqueue).
-    refund = Refund.objects.create(
-        payment=payment,
-        booking=booking,
-        amount=4500,
-        currency="usd",
-        reason=Refund.Reason.ADMIN_CANCELLED,
-        next_attempt_at=timezone.now(),
-    )
+    refund = _refund_row(payment, amount=4500)
     from io import StringIO
 
     out = StringIO()
