@@ -5,10 +5,12 @@ gateway code runs against the emulator in development and tests and against Stri
 with `python manage.py stripe_emulator`; tests use the fixtures in `tests/fixtures/stripe.py`.
 docs/stripe.md describes endpoints, hosted pages, control endpoints and the fault syntax.
 
-This package never imports Django: it keeps its state in memory and must not touch the app's database.
+This package never imports Django: it keeps its state in memory (mirrored to a JSON file with
+`--state-file`, see persistence.py) and must not touch the app's database.
 """
 
+from payments.emulator.persistence import StateFileError
 from payments.emulator.server import StripeEmulator
 from payments.emulator.webhooks import WebhookSettings, sign_payload
 
-__all__ = ["StripeEmulator", "WebhookSettings", "sign_payload"]
+__all__ = ["StateFileError", "StripeEmulator", "WebhookSettings", "sign_payload"]

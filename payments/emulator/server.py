@@ -6,7 +6,8 @@
 
 Control endpoints take JSON (or a plain HTML form, which then redirects back to the console) and answer JSON:
 
-    POST /_emulator/reset                               forget everything (faults, deliveries too)
+    POST /_emulator/reset                               forget everything (faults, deliveries too; empties
+                                                        the state file too when there is one)
     GET  /_emulator/state                               JSON dump of all objects, events, deliveries, requests
     POST /_emulator/balance                             {"available": 10000, "currency": "usd"}
     POST /_emulator/accounts/<acct>/balance             connected account's available balance, same body
@@ -41,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -72,17 +74,28 @@ class StripeEmulator:
         faults: list[str] | None = None,
         fault_delay: float | None = None,
         clock_interval: float = 1.0,
+        state_file: str | Path | None = None,
     ) -> None:
+        """`state_file`: keep the account in this JSON file (loaded now if it exists, saved after every
+        change; see persistence.py). Raises `StateFileError` naming the file if it cannot be loaded."""
         self._initial_webhooks = replace(webhooks) if webhooks else WebhookSettings()
         self.dispatcher = WebhookDispatcher(replace(self._initial_webhooks))
         self.fault_plan = FaultPlan()
         self.httpd = ThreadingHTTPServer((host, port), _make_handler(self))
         self.httpd.daemon_threads = True
         bound_host, bound_port = self.httpd.server_address[:2]
-        self.url = f"http://{bound_host}:{bound_port}"
-        self.state = EmulatorState(
-            public_url=public_url or self.url, webhooks=self.dispatcher, faults=self.fault_plan
-        )
+        self.url = f"http://{bound_host!s}:{bound_port}"
+        try:
+            self.state = EmulatorState(
+                public_url=public_url or self.url,
+                webhooks=self.dispatcher,
+                faults=self.fault_plan,
+                state_file=state_file,
+            )
+        except BaseException:
+            self.httpd.server_close()
+            self.dispatcher.stop()
+            raise
         for spec in faults or []:
             self.fault_plan.add(
                 fault_from_json({"spec": spec, "delay": fault_delay} if fault_delay else spec)
@@ -101,6 +114,7 @@ class StripeEmulator:
 
     def start(self) -> StripeEmulator:
         """Serve in background threads and return at once."""
+        self.state.resume_settlements()
         for target, name in ((self._serve, "stripe-emulator-http"), (self._clock, "stripe-emulator-clock")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -112,6 +126,7 @@ class StripeEmulator:
         self.httpd.serve_forever(poll_interval=0.1)
 
     def serve_forever(self) -> None:
+        self.state.resume_settlements()
         clock = threading.Thread(target=self._clock, name="stripe-emulator-clock", daemon=True)
         clock.start()
         try:

@@ -3,7 +3,9 @@
 Everything here runs under one re-entrant lock: the HTTP server is threaded, the webhook worker and the
 expiry clock are threads too, and money rules (a refund must not exceed what is left) are check-then-act.
 Objects are kept as plain dicts already shaped like Stripe's JSON; helpers hand out deep copies so a caller
-can never mutate state behind the lock.
+can never mutate state behind the lock. With a state file (`--state-file`), leaving the outermost
+`with self.lock:` saves the persisted fields when they changed (persistence.py), so every change made
+under the lock reaches the file before the answer goes out.
 
 Nothing here knows about Django or HTTP. The API layer (`api.py`) validates parameters and calls the
 `api_*` methods; the pages and control endpoints call the `control_*` methods.
@@ -27,9 +29,18 @@ import secrets
 import string
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from payments.emulator.faults import FaultPlan
+from payments.emulator.persistence import (
+    PERSISTED_FIELDS,
+    PersistingLock,
+    StateFileError,
+    dump_state,
+    load_state_file,
+    write_atomically,
+)
 from payments.emulator.webhooks import WebhookDispatcher
 from payments.emulator.wire import StripeApiError, resource_missing
 
@@ -72,17 +83,30 @@ def list_object(data: list[dict[str, Any]], url: str, *, has_more: bool = False)
 class EmulatorState:
     """One emulated Stripe platform account and its connected accounts."""
 
-    def __init__(self, *, public_url: str, webhooks: WebhookDispatcher, faults: FaultPlan) -> None:
+    def __init__(
+        self,
+        *,
+        public_url: str,
+        webhooks: WebhookDispatcher,
+        faults: FaultPlan,
+        state_file: str | Path | None = None,
+    ) -> None:
         self.public_url = public_url.rstrip("/")
         self.webhooks = webhooks
         self.faults = faults
-        self.lock = threading.RLock()
+        # With a state file, every outermost release of the lock saves the state if it changed
+        # (persistence.py); without one this is a plain re-entrant lock.
+        self.state_file = Path(state_file) if state_file is not None else None
+        self.lock = PersistingLock(self._save_if_changed if self.state_file is not None else None)
+        self._saved_text: str | None = None
         self.current_request = threading.local()
         # Seconds after which a "pay later" payment settles on its own; None = only when told to.
         self.async_delay_seconds: float | None = None
         # When True, new refunds stay `pending` until `control_settle_refund` (like bank-debit refunds).
         self.refunds_start_pending = False
         self._reset_objects()
+        if self.state_file is not None:
+            self._load()
 
     def _reset_objects(self) -> None:
         self.generation = getattr(self, "generation", 0) + 1
@@ -107,10 +131,38 @@ class EmulatorState:
     def reset(self) -> None:
         with self.lock:
             self._reset_objects()
+            self._saved_text = None  # write the empty account even if nothing seemed to change
             self.faults.clear()
             self.async_delay_seconds = None
             self.refunds_start_pending = False
         self.webhooks.reset()
+
+    # Persistence ----------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Take over the account stored in the state file (raises `StateFileError` naming the file)."""
+        assert self.state_file is not None
+        fields = load_state_file(self.state_file)
+        try:
+            with self.lock:
+                if fields is not None:
+                    for name, value in fields.items():
+                        setattr(self, name, value)
+                    self._saved_text = dump_state(self._persisted_fields())
+                # Leaving the lock writes the file when it did not exist, so an unwritable path fails now.
+        except OSError as exc:
+            raise StateFileError(f"Cannot write Stripe emulator state file {self.state_file}: {exc}") from exc
+
+    def _persisted_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in PERSISTED_FIELDS}
+
+    def _save_if_changed(self) -> None:
+        """Called with the lock held by `PersistingLock` when its outermost holder leaves."""
+        assert self.state_file is not None
+        text = dump_state(self._persisted_fields())
+        if text != self._saved_text:
+            write_atomically(self.state_file, text)
+            self._saved_text = text
 
     # Lookups --------------------------------------------------------------------------------------
 
@@ -428,6 +480,27 @@ class EmulatorState:
         timer = threading.Timer(delay, settle)
         timer.daemon = True
         timer.start()
+
+    def resume_settlements(self) -> None:
+        """Schedule the automatic settlement of "pay later" payments still processing (after loading a state
+        file, whose timers did not survive the restart); each settles `async_delay_seconds` after it was
+        paid, or at once if that moment has passed. Does nothing while `async_delay_seconds` is None."""
+        with self.lock:
+            if self.async_delay_seconds is None:
+                return
+            current = now()
+            for session_id, session in self.checkout_sessions.items():
+                method = self.session_private.get(session_id, {}).get("method")
+                intent = self.payment_intents.get(session["payment_intent"] or "")
+                if (
+                    session["status"] == "complete"
+                    and session["payment_status"] == "unpaid"
+                    and method in ("delayed_success", "delayed_failure")
+                    and intent is not None
+                    and intent["status"] == "processing"
+                ):
+                    due = intent["created"] + self.async_delay_seconds
+                    self._schedule_settlement(session_id, max(0.0, due - current))
 
     def control_settle_session(self, session_id: str, *, outcome: str | None = None) -> dict[str, Any]:
         """Finish a delayed ("pay later") payment: `succeeded` or `failed` (default: as the page chose)."""

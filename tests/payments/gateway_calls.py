@@ -5,6 +5,12 @@ from datetime import UTC, datetime, timedelta
 from payments import gateway
 
 
+def _expires_at() -> datetime:
+    # The same value for every call within the hour: a repeated call with one idempotency key must send the
+    # very same parameters, or Stripe (and the emulator) refuse it as a different request.
+    return (datetime.now(UTC) + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+
+
 def checkout_create(
     *, booking_ref: str = "42", amount: int = 5000, key: str | None = None
 ) -> gateway.CheckoutSession:
@@ -16,7 +22,7 @@ def checkout_create(
         customer_email="client@example.com",
         success_url="http://testserver/bookings/42/paid/?session_id={CHECKOUT_SESSION_ID}",
         cancel_url="http://testserver/bookings/42/",
-        expires_at=datetime.now(UTC) + timedelta(hours=1),
+        expires_at=_expires_at(),
         transfer_group=f"booking-{booking_ref}",
         metadata={"booking_id": booking_ref},
         idempotency_key=key or f"checkout-{booking_ref}-1",

@@ -21,8 +21,8 @@ def test_port_in_use_stops_the_command_with_a_message(stripe_emulator_server):
 
 
 def test_emulator_package_imports_nothing_from_django():
-    # The emulator keeps its state in memory and must never reach the app's database; not importing Django
-    # at all is the simple way to be sure.
+    # The emulator keeps its state in memory (or its own JSON file) and must never reach the app's
+    # database; not importing Django at all is the simple way to be sure.
     code = "import sys, payments.emulator; print(sorted(m for m in sys.modules if m.startswith('django')))"
 
     result = subprocess.run(

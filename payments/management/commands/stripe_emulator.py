@@ -2,6 +2,7 @@
 
 Reads the webhook URLs and signing secrets from settings (`SITE_URL`, `STRIPE_WEBHOOK_SECRET`,
 `STRIPE_CONNECT_WEBHOOK_SECRET`, `STRIPE_EMULATOR_PORT`); every option overrides its setting.
+`--state-file PATH` keeps the emulated account in a JSON file across restarts (default: memory only).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from payments.emulator import StripeEmulator, WebhookSettings
+from payments.emulator import StateFileError, StripeEmulator, WebhookSettings
 from payments.emulator.faults import FaultSpecError, parse_fault
 
 
@@ -74,6 +75,15 @@ class Command(BaseCommand):
             help='Seconds until a "Pay later" payment settles by itself; 0 = only when told (default 10).',
         )
 
+        parser.add_argument(
+            "--state-file",
+            default=None,
+            metavar="PATH",
+            help="Keep sessions, payments, refunds, accounts, balances, idempotency keys and events in this "
+            "JSON file: loaded at start if it exists, saved after every change (default: memory only, "
+            "forgotten on exit).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         for spec in options["fault"]:
             try:
@@ -99,7 +109,10 @@ class Command(BaseCommand):
                 webhooks=webhooks,
                 faults=options["fault"],
                 fault_delay=options["fault_delay"],
+                state_file=options["state_file"],
             )
+        except StateFileError as exc:
+            raise CommandError(str(exc)) from exc
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from exc
         emulator.state.async_delay_seconds = options["async_delay"] or None
@@ -109,6 +122,7 @@ class Command(BaseCommand):
             f"Stripe emulator on {emulator.url} (console: {emulator.url}/_emulator/)\n"
             f"  webhooks -> {webhooks.url} and {webhooks.connect_url}"
             + (" (disabled)" if options["no_webhooks"] else "")
+            + (f"\n  state kept in {options['state_file']}" if options["state_file"] else "")
         )
         try:
             emulator.serve_forever()
