@@ -2,7 +2,7 @@
 local Stripe emulator (the one ``make dev`` runs), so refunds and later payouts of seeded bookings work."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -33,83 +33,30 @@ def _emulator_pay(session_id: str) -> None:
     response.raise_for_status()
 
 
-def _slot(service: Service, *, days_ahead: int, skip: set) -> object:
+def _slot(service: Service, *, days_ahead: int, taken: set[datetime]) -> datetime:
     start = timezone.now() + timedelta(days=days_ahead)
     for slot in bookable_slots(service=service, start=start, end=start + timedelta(days=7)):
-        if slot not in skip:
-            skip.add(slot)
+        if slot not in taken:
+            taken.add(slot)
             return slot
     raise RuntimeError(f"{service} has no open slot around {days_ahead} days ahead")
 
 
-def _paid_booking(client: User, service: Service, slot) -> Booking:
+def _paid_booking(client: User, service: Service, slot: datetime) -> Booking:
     booking = booking_create(client=client, service=service, start_at=slot, client_notes="Demo booking")
     payment = checkout_start(booking_id=booking.pk)
-    _emulator_pay(payment.checkout_session_id)
-    payment_sync_from_session(session_id=payment.checkout_session_id)
+    session_id = payment.checkout_session_id
+    assert session_id is not None  # checkout_start stores it before returning
+    _emulator_pay(session_id)
+    payment_sync_from_session(session_id=session_id)
     booking.refresh_from_db()
     return booking
 
 
-def seed_demo_bookings(*, client: User, provider: Provider, say: Callable[[str], None]) -> None:
-    """One booking of ``client`` with ``provider`` in each state. Idempotent: does nothing once the client
-    has bookings with this provider."""
-    if Booking.objects.filter(client=client, provider=provider).exists():
-        say("bookings: demo bookings exist")
-        return
-    service = provider.services.filter(is_active=True).order_by("pk").first()
-    taken: set = set()
-    paid = emulator_reachable()
-    steps: list[tuple[str, Callable[[], None]]] = [
-        (
-            "awaiting payment",
-            lambda: booking_create(
-                client=client, service=service, start_at=_slot(service, days_ahead=4, skip=taken)
-            ),
-        ),
-        (
-            "expired hold",
-            lambda: booking_expire(
-                booking_id=booking_create(
-                    client=client, service=service, start_at=_slot(service, days_ahead=5, skip=taken)
-                ).pk,
-                reason="demo: checkout abandoned",
-            ),
-        ),
-    ]
-    if paid:
-        steps += [
-            (
-                "confirmed (paid)",
-                lambda: _paid_booking(client, service, _slot(service, days_ahead=3, skip=taken)),
-            ),
-            (
-                "cancelled with refund",
-                lambda: booking_cancel_with_refund(
-                    booking_id=_paid_booking(client, service, _slot(service, days_ahead=6, skip=taken)).pk,
-                    actor=client,
-                    by_client=True,
-                    reason="demo: plans changed",
-                ),
-            ),
-            (
-                "completed (paid, last week)",
-                lambda: _completed(client, service, _slot(service, days_ahead=8, skip=taken)),
-            ),
-        ]
-    for index, (label, make) in enumerate(steps, start=1):
-        make()  # each step commits as it goes: Stripe is never called inside an open transaction
-        say(f"[{index}/{len(steps)}] booking: {label}")
-    if not paid:
-        say(
-            "bookings: paid states skipped (no Stripe emulator reachable; `make dev` runs one and seeds them)"
-        )
-
-
-def _completed(client: User, service: Service, slot) -> None:
+def _completed(client: User, service: Service, slot: datetime) -> Booking:
     booking = _paid_booking(client, service, slot)
-    # History for the demo: the session is moved into the past and marked held. The real "mark complete"
-    # step belongs to the provider dashboard (payouts), which this seed does not pretend to be.
+    # History for the demo: the session is moved into the past and marked completed. The real "mark
+    # complete" step belongs to the provider dashboard (payouts), which this seed does not pretend to be.
     past = timezone.now() - timedelta(days=7)
     Booking.objects.filter(pk=booking.pk).update(
         start_at=past,
@@ -123,3 +70,42 @@ def _completed(client: User, service: Service, slot) -> None:
         to_status=Booking.Status.COMPLETED,
         reason="demo: session took place",
     )
+    return booking
+
+
+def seed_demo_bookings(*, client: User, provider: Provider, say: Callable[[str], None]) -> None:
+    """One booking of ``client`` with ``provider`` in each state. Idempotent: does nothing once the client
+    has bookings with this provider. Each step commits as it goes: Stripe is never called inside an open
+    transaction."""
+    if Booking.objects.filter(client=client, provider=provider).exists():
+        say("bookings: demo bookings exist")
+        return
+    service = provider.services.filter(is_active=True).order_by("pk").first()
+    if service is None:
+        say("bookings: skipped, the demo provider has no active service")
+        return
+    taken: set[datetime] = set()
+    paid = emulator_reachable()
+    total = 5 if paid else 2
+
+    booking_create(client=client, service=service, start_at=_slot(service, days_ahead=4, taken=taken))
+    say(f"[1/{total}] booking: awaiting payment")
+    abandoned = booking_create(
+        client=client, service=service, start_at=_slot(service, days_ahead=5, taken=taken)
+    )
+    booking_expire(booking_id=abandoned.pk, reason="demo: checkout abandoned")
+    say(f"[2/{total}] booking: expired hold")
+    if not paid:
+        say(
+            "bookings: paid states skipped (no Stripe emulator reachable; `make dev` runs one and seeds them)"
+        )
+        return
+    _paid_booking(client, service, _slot(service, days_ahead=3, taken=taken))
+    say(f"[3/{total}] booking: confirmed (paid)")
+    to_cancel = _paid_booking(client, service, _slot(service, days_ahead=6, taken=taken))
+    booking_cancel_with_refund(
+        booking_id=to_cancel.pk, actor=client, by_client=True, reason="demo: plans changed"
+    )
+    say(f"[4/{total}] booking: cancelled with refund")
+    _completed(client, service, _slot(service, days_ahead=8, taken=taken))
+    say(f"[5/{total}] booking: completed (paid, last week)")

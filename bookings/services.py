@@ -54,7 +54,12 @@ def booking_transition(
     from_status = booking.status
     booking.status = to
     fields = ["status", "updated_at"]
-    stamp = {S.CONFIRMED: "confirmed_at", S.COMPLETED: "completed_at", S.CANCELLED: "cancelled_at"}.get(to)
+    stamps: dict[str, str] = {
+        S.CONFIRMED: "confirmed_at",
+        S.COMPLETED: "completed_at",
+        S.CANCELLED: "cancelled_at",
+    }
+    stamp = stamps.get(to)
     if stamp:
         setattr(booking, stamp, now)
         fields.append(stamp)

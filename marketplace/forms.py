@@ -20,7 +20,7 @@ class RateLimitedFormMixin:
     def clean(self) -> dict:
         if self.rate_limit_message:
             raise forms.ValidationError(self.rate_limit_message, code="rate_limited")
-        return super().clean()
+        return super().clean()  # type: ignore[misc]  # a mixin: the form class it is mixed into has clean()
 
 
 class SignupForm(RateLimitedFormMixin, forms.ModelForm):

@@ -100,9 +100,9 @@ class WebhookSignatureError(Exception):
 
 
 def _translate(exc: stripe.StripeError) -> GatewayError:
-    body = exc.json_body if isinstance(exc.json_body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    details = {
+    body: dict[str, Any] = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+    details: dict[str, Any] = {
         "code": exc.code
         or error.get("code")
         or (error.get("type") if isinstance(exc, stripe.IdempotencyError) else None),

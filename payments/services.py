@@ -107,19 +107,19 @@ def checkout_start(*, booking_id: int, restart: bool = False, now: datetime | No
         if any(p.status in PAID_STATUSES for p in payments):
             raise CheckoutError("This booking is already paid.")
         latest = payments[-1] if payments else None
-        is_open = bool(latest and latest.status == Payment.Status.PENDING and latest.checkout_url)
-        fresh_enough = bool(
-            latest and latest.checkout_expires_at and latest.checkout_expires_at > now + timedelta(minutes=2)
-        )
-        if is_open and fresh_enough and not restart:
-            return latest
-        # A row whose create call never completed: retry it with the same key and the very same parameters.
-        unfinished = latest and latest.status == Payment.Status.PENDING and not latest.checkout_session_id
-        if unfinished and latest.checkout_expires_at > now + timedelta(minutes=30):
-            payment = latest
-        else:
-            if is_open:
+        reusable: Payment | None = None
+        if latest is not None and latest.status == Payment.Status.PENDING:
+            expires = latest.checkout_expires_at
+            if latest.checkout_session_id:
+                if not restart and expires and expires > now + timedelta(minutes=2):
+                    return latest  # one open session per booking: a second click or tab gets the same one
                 superseded = latest
+            elif expires and expires > now + timedelta(minutes=30):
+                # A create call that never completed: retry with the same key and the very same parameters.
+                reusable = latest
+        if reusable is not None:
+            payment = reusable
+        else:
             payment = Payment.objects.create(
                 booking=booking,
                 attempt=(latest.attempt + 1) if latest else 1,
@@ -137,6 +137,7 @@ def checkout_start(*, booking_id: int, restart: bool = False, now: datetime | No
     if superseded is not None:
         _checkout_session_expire_quietly(superseded)
 
+    assert payment.checkout_expires_at is not None  # set when the row was written
     site = settings.SITE_URL
     ref = booking.reference
     try:
@@ -188,16 +189,19 @@ def checkout_start(*, booking_id: int, restart: bool = False, now: datetime | No
 def _checkout_session_expire_quietly(payment: Payment) -> None:
     """Close a superseded session so it cannot be paid as well. If this fails, nothing is lost: a second
     payment for one booking is refunded automatically on arrival."""
+    session_id = payment.checkout_session_id
+    assert session_id is not None  # only sessions that were created are superseded
     try:
         session = gateway.checkout_session_expire(
-            session_id=payment.checkout_session_id, idempotency_key=f"expire-{payment.pk}"
+            session_id=session_id, idempotency_key=f"expire-{payment.pk}"
         )
     except gateway.GatewayError as error:
-        logger.info("could not expire session %s (%s); syncing instead", payment.checkout_session_id, error)
+        logger.info("could not expire session %s (%s); syncing instead", session_id, error)
         try:
-            payment_sync_from_session(session_id=payment.checkout_session_id)
+            payment_sync_from_session(session_id=session_id)
         except gateway.GatewayError:
-            logger.warning("could not sync session %s either; the sweeper will", payment.checkout_session_id)
+            # Stripe's own event for this session (retried for days) will bring it in line.
+            logger.warning("could not sync session %s either; its webhook will", session_id)
         return
     payment_sync_from_session(session_id=session.id, session=session)
 
@@ -639,8 +643,9 @@ def _on_refund(obj: dict[str, Any], event: WebhookEvent) -> None:
 
 
 def _on_charge_refunded(obj: dict[str, Any], event: WebhookEvent) -> None:
-    for refund in Refund.objects.filter(payment__charge_id=obj["id"]).exclude(stripe_refund_id=None):
-        refund_sync(stripe_refund_id=refund.stripe_refund_id)
+    ids = Refund.objects.filter(payment__charge_id=obj["id"]).exclude(stripe_refund_id=None)
+    for stripe_refund_id in ids.values_list("stripe_refund_id", flat=True):
+        refund_sync(stripe_refund_id=str(stripe_refund_id))
 
 
 WEBHOOK_HANDLERS = {

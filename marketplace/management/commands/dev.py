@@ -37,12 +37,15 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "marketplace"]
         processes: dict[str, list[str]] = {}
         if settings.USES_STRIPE_EMULATOR and "stripe_emulator" in get_commands():
+            # Its state lives in var/ so Stripe ids stored in the database stay valid across restarts.
             processes["stripe"] = [
                 python,
                 "manage.py",
                 "stripe_emulator",
                 "--port",
                 str(settings.STRIPE_EMULATOR_PORT),
+                "--state-file",
+                str(var_dir / "stripe-emulator.json"),
             ]
         processes["web"] = [python, "manage.py", "runserver", addr]
         processes["worker"] = [*celery, "worker", "--loglevel", "info", "--concurrency", "2"]
