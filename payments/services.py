@@ -55,9 +55,10 @@ def _backoff(attempt: int) -> timedelta:
 P = Payment.Status
 PAYMENT_MOVES: dict[str, set[str]] = {
     P.PENDING: {P.PAID, P.FAILED, P.EXPIRED},
-    # An expiry we asked for may not have taken: Stripe's word that the session was paid wins.
+    # An expiry we asked for may not have taken, or a failure we recorded was not the last word: when Stripe
+    # says the session was paid, the money is real and must be confirmed or refunded, never ignored.
     P.EXPIRED: {P.PAID},
-    P.FAILED: set(),
+    P.FAILED: {P.PAID},
     P.PAID: {P.PARTIALLY_REFUNDED, P.REFUNDED},
     P.PARTIALLY_REFUNDED: {P.REFUNDED},
     P.REFUNDED: set(),
@@ -256,13 +257,6 @@ def _payment_fulfil(*, payment_id: int, session: gateway.CheckoutSession) -> Pay
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status in PAID_STATUSES:
         return payment  # the webhook and the success page both got here: the first one did the work
-    if payment.status == Payment.Status.FAILED:
-        logger.error(
-            "session %s reports paid but payment %s failed earlier; leaving it to an admin",
-            session.id,
-            payment.pk,
-        )
-        return payment
     intent = session.payment_intent
     payment.payment_intent_id = intent.id if intent else (session.payment_intent_id or "")
     payment.charge_id = session.charge_id or ""
