@@ -115,24 +115,11 @@ def test_refund_of_fully_refunded_charge_is_charge_already_refunded(stripe_emula
     assert code == "charge_already_refunded"
 
 
-def test_disputed_charge_cannot_be_refunded(stripe_emulator, paid_session, charge_id):
-    stripe_emulator.open_dispute(charge_id)
-
-    code = _rejected_code(
-        lambda: gateway.refund_create(
-            payment_intent_id=paid_session.payment_intent_id,
-            amount=None,
-            metadata={},
-            idempotency_key="refund-1",
-        )
-    )
-
-    assert code == "charge_disputed"
-
-
-def test_charge_whose_dispute_was_lost_still_cannot_be_refunded(stripe_emulator, paid_session, charge_id):
+@pytest.mark.parametrize("closed_as", [None, "lost"], ids=["dispute-open", "dispute-lost"])
+def test_disputed_charge_cannot_be_refunded(stripe_emulator, paid_session, charge_id, closed_as):
     dispute = stripe_emulator.open_dispute(charge_id)
-    stripe_emulator.close_dispute(dispute["id"], status="lost")
+    if closed_as:
+        stripe_emulator.close_dispute(dispute["id"], status=closed_as)
 
     code = _rejected_code(
         lambda: gateway.refund_create(
