@@ -110,9 +110,12 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Several test runs may share one PostgreSQL server (parallel checkouts, CI next to a developer): a suffix
-# keeps their throwaway databases apart.
-DATABASES["default"]["TEST"] = {"NAME": "test_marketplace" + env.str("TEST_DB_SUFFIX", default="")}
+# Several test runs may share one PostgreSQL server (parallel checkouts, CI next to a developer): the
+# throwaway database is named after DATABASE_URL's own (``marketplace_ci`` tests in ``test_marketplace_ci``),
+# and a suffix can keep two runs on one database name apart.
+DATABASES["default"]["TEST"] = {
+    "NAME": f"test_{DATABASES['default']['NAME']}" + env.str("TEST_DB_SUFFIX", default="")
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

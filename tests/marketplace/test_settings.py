@@ -77,3 +77,14 @@ def test_production_never_shows_debug_pages():
     )
 
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_test_database_is_named_after_the_configured_one():
+    # Two checkouts with their own DATABASE_URL never share (and destroy) one throwaway test database.
+    show = "from django.conf import settings; print(settings.DATABASES['default']['TEST']['NAME'])"
+
+    result = _manage(
+        "shell", "-c", show, env={"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/marketplace_ci"}
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "test_marketplace_ci"
