@@ -3,7 +3,6 @@
 import logging
 import zoneinfo
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.core.mail import send_mail
@@ -11,6 +10,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User
 from notifications.models import Notification
 
@@ -37,7 +37,7 @@ def notification_queue(*, key: str, recipient: User, template: str, context: dic
     if created:
         from notifications.tasks import notification_send_task
 
-        transaction.on_commit(partial(notification_send_task.delay, notification_id=notification.pk))
+        enqueue_after_commit(notification_send_task, notification_id=notification.pk)
     return notification
 
 

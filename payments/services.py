@@ -30,6 +30,7 @@ from bookings.services import (
     booking_extend_hold,
 )
 from marketplace.audit import audit_record
+from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User
 from notifications.services import admin_alert, notification_queue
 from payments import gateway
@@ -422,7 +423,7 @@ def refund_request(*, payment: Payment, amount: int, reason: str, actor: User | 
     )
     from payments.tasks import refund_execute_task
 
-    transaction.on_commit(partial(refund_execute_task.delay, refund_id=refund.pk))
+    enqueue_after_commit(refund_execute_task, refund_id=refund.pk)
     return refund
 
 
@@ -624,7 +625,7 @@ def webhook_event_record(*, event: gateway.WebhookEvent, endpoint: str) -> tuple
             },
         )
         if created:
-            transaction.on_commit(partial(webhook_event_process_task.delay, webhook_event_id=row.pk))
+            enqueue_after_commit(webhook_event_process_task, webhook_event_id=row.pk)
     return row, created
 
 
