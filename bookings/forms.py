@@ -33,3 +33,8 @@ class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Reason (optional)", required=False, max_length=200, help_text="Shared with the other party."
     )
+    # The refund shown on the page, in cents: cancelling applies exactly this or asks again. Never trusted as
+    # an amount to pay out, only compared with what the policy gives now.
+    expected_refund = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=10**9
+    )

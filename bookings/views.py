@@ -22,9 +22,11 @@ from bookings.services import BookingError, booking_create
 from marketplace.forms import SignupForm
 from marketplace.money import format_money
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
-from payments.gateway import GatewayError
+from payments import gateway
 from payments.models import Payment, Refund
 from payments.services import (
+    CancellationTermsChanged,
+    CheckoutAlreadyPaid,
     CheckoutError,
     booking_cancel_with_refund,
     checkout_start,
@@ -209,6 +211,11 @@ def checkout(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect("bookings:detail", booking.reference)
     try:
         payment = checkout_start(booking_id=booking.pk, restart=True)
+    except CheckoutAlreadyPaid:
+        # The client paid in another tab (or just now, before its webhook): show the booking, never a
+        # second payment page.
+        messages.success(request, "This booking is already paid: it is confirmed. Nothing more to pay.")
+        return redirect("bookings:detail", booking.reference)
     except CheckoutError as error:
         messages.error(request, str(error))
         return redirect("bookings:detail", booking.reference)
@@ -224,8 +231,9 @@ def checkout_success(request: HttpRequest, reference: str) -> HttpResponse:
     payment = booking.payments.filter(checkout_session_id=session_id).first() if session_id else None
     if payment is not None and payment.status == Payment.Status.PENDING:
         try:
-            payment = payment_sync_from_session(session_id=session_id) or payment
-        except GatewayError as error:
+            with gateway.interactive():  # the client is waiting: a slow Stripe must not hold the page
+                payment = payment_sync_from_session(session_id=session_id) or payment
+        except gateway.GatewayError as error:
             # Stripe unreachable right now: the webhook will finish the job; the page says "processing".
             logger.warning("success page could not sync session %s: %s", session_id, error)
     booking.refresh_from_db()
@@ -267,24 +275,48 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
     terms = cancellation_terms(
         price_amount=booking.price_amount, start_at=booking.start_at, by_client=by_client, now=now
     )
-    form = CancelForm(request.POST if request.method == "POST" else None)
+    form = CancelForm(
+        request.POST if request.method == "POST" else None, initial={"expected_refund": terms.refund_amount}
+    )
     if request.method == "POST" and form.is_valid():
+        shown = form.cleaned_data["expected_refund"]
         try:
             booking, refund = booking_cancel_with_refund(
                 booking_id=booking.pk,
                 actor=request.user,
                 by_client=by_client,
                 reason=form.cleaned_data["reason"],
+                # The refund this person was shown: if the terms changed since, ask again.
+                # (a form without it, from an old page, is always asked again).
+                expected_refund_amount=shown if shown is not None else -1,
+            )
+        except CancellationTermsChanged as changed:
+            terms = changed.terms
+            amount = format_money(terms.refund_amount, booking.currency)
+            messages.warning(
+                request,
+                (
+                    f"The refund has changed since you opened this page: {amount} now. "
+                    if shown is not None
+                    else f"Cancelling now refunds {amount}. "
+                )
+                + "Nothing was cancelled yet; please confirm again if you still want to cancel.",
+            )
+            form = CancelForm(
+                initial={"reason": form.cleaned_data["reason"], "expected_refund": terms.refund_amount}
             )
         except BookingError as error:
             messages.error(request, str(error))
             return redirect("bookings:detail", booking.reference)
-        if refund:
-            amount = format_money(refund.amount, refund.currency)
-            messages.success(request, f"Booking cancelled. A refund of {amount} is on its way to your card.")
         else:
-            messages.success(request, "Booking cancelled.")
-        return redirect("bookings:detail", booking.reference)
+            if refund:
+                amount = format_money(refund.amount, refund.currency)
+                messages.success(
+                    request, f"Booking cancelled. A refund of {amount} is on its way to your card."
+                )
+            else:
+                messages.success(request, "Booking cancelled.")
+            return redirect("bookings:detail", booking.reference)
     return render(
         request,
         "bookings/cancel.html",

@@ -213,6 +213,10 @@ CHECKOUT_SESSION_MINUTES = 31
 # The slot hold outlives its Checkout Session, so a payment made in the session's last second still finds it.
 CHECKOUT_HOLD_MARGIN_MINUTES = 5
 BOOKING_HOLD_MINUTES = CHECKOUT_SESSION_MINUTES + CHECKOUT_HOLD_MARGIN_MINUTES
+# However often the client retries checkout, a slot is held at most this long from the booking's creation,
+# and a booking gets at most this many Checkout Sessions: a hold cannot be stretched to block a slot.
+BOOKING_HOLD_MAX_MINUTES = env.int("BOOKING_HOLD_MAX_MINUTES", default=60)
+CHECKOUT_MAX_ATTEMPTS = env.int("CHECKOUT_MAX_ATTEMPTS", default=5)
 REFUND_MAX_ATTEMPTS = env.int("REFUND_MAX_ATTEMPTS", default=8)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 
@@ -232,6 +236,13 @@ STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default
 # Explicit: the SDK makes no retries unless told, and a hung connection must not hold a worker for long.
 STRIPE_HTTP_TIMEOUT_SECONDS = env.int("STRIPE_HTTP_TIMEOUT_SECONDS", default=20)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# A person waiting on a page gets a much shorter budget than a background task: per try, and SDK retries.
+# 4 s x 2 tries stays far inside gunicorn's worker timeout, so a hanging Stripe cannot tie up every worker.
+STRIPE_WEB_TIMEOUT_SECONDS = env.int("STRIPE_WEB_TIMEOUT_SECONDS", default=4)
+STRIPE_WEB_MAX_NETWORK_RETRIES = env.int("STRIPE_WEB_MAX_NETWORK_RETRIES", default=1)
+# Prefix of every idempotency key, transfer_group and metadata tag this installation sends to Stripe. Empty:
+# a random one kept in the database (payments.Installation), so a reset database never reuses old keys.
+STRIPE_KEY_NAMESPACE = env.str("STRIPE_KEY_NAMESPACE", default="")
 
 # --- Celery -------------------------------------------------------------------------------------------
 
@@ -259,6 +270,13 @@ CELERY_BEAT_SCHEDULE = {
     # Give back slots held by checkouts nobody finished.
     "expire-holds": {
         "task": "bookings.tasks.expire_holds_task",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Close checkout attempts that can no longer be paid for a held slot, and read sessions whose webhook
+    # was lost.
+    "close-checkouts": {
+        "task": "payments.tasks.close_checkouts_task",
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },

@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest
 
-from payments.models import Payment, Refund, WebhookEvent
-from payments.services import webhook_event_replay
+from payments.models import Dispute, Payment, Refund, WebhookEvent
+from payments.services import refund_retry, webhook_event_replay
 
 
 class ReadOnlyMoneyAdmin(admin.ModelAdmin):
@@ -40,6 +40,17 @@ class RefundInline(admin.TabularInline):
         return False
 
 
+class DisputeInline(admin.TabularInline):
+    model = Dispute
+    fields = ("opened_by", "status", "stripe_status", "reason", "amount", "funds_withdrawn", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyMoneyAdmin):
     list_display = (
@@ -51,11 +62,12 @@ class PaymentAdmin(ReadOnlyMoneyAdmin):
         "status",
         "charge_id",
         "paid_at",
+        "disputed_at",
         "created_at",
     )
-    list_filter = ("status",)
+    list_filter = ("status", ("disputed_at", admin.EmptyFieldListFilter))
     search_fields = ("booking__reference", "checkout_session_id", "payment_intent_id", "charge_id")
-    inlines = [RefundInline]
+    inlines = [RefundInline, DisputeInline]
 
 
 @admin.register(Refund)
@@ -73,6 +85,54 @@ class RefundAdmin(ReadOnlyMoneyAdmin):
     )
     list_filter = ("status", "reason")
     search_fields = ("booking__reference", "stripe_refund_id")
+    actions = ["retry"]
+
+    @admin.action(description="Retry the selected failed refunds (a new refund at Stripe)")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+        for refund in queryset.order_by("pk"):
+            try:
+                new = refund_retry(refund_id=refund.pk, actor=request.user)  # type: ignore[arg-type]
+            except ValueError as error:
+                self.message_user(request, str(error), messages.WARNING)
+                continue
+            if new is None:
+                self.message_user(
+                    request, f"Refund {refund.pk}: nothing is left to refund.", messages.WARNING
+                )
+            else:
+                self.message_user(request, f"Refund {refund.pk} is being sent again as refund {new.pk}.")
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Actions need change permission on the changelist; every field stays read-only.
+        return request.user.is_staff
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyMoneyAdmin):
+    list_display = (
+        "pk",
+        "booking",
+        "opened_by",
+        "status",
+        "stripe_status",
+        "reason",
+        "amount",
+        "currency",
+        "created_at",
+    )
+    list_filter = ("status", "opened_by", "is_inquiry")
+    search_fields = ("booking__reference", "stripe_dispute_id", "payment__charge_id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Dispute]:
+        # Open disputes first: they are the ones that need someone.
+        return (
+            super()
+            .get_queryset(request)
+            .order_by(Case(When(status="open", then=0), default=1), "-created_at")
+        )
 
 
 @admin.register(WebhookEvent)

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -143,13 +145,33 @@ def _client_for(api_key: str, api_base: str, timeout: float, max_network_retries
     )
 
 
+# Set while a person waits on the answer (a web request): the short budget instead of the background one.
+_interactive: ContextVar[bool] = ContextVar("stripe_interactive", default=False)
+
+
+@contextmanager
+def interactive() -> Iterator[None]:
+    """Calls made inside get the web budget (``STRIPE_WEB_TIMEOUT_SECONDS`` per try,
+    ``STRIPE_WEB_MAX_NETWORK_RETRIES`` retries): a hanging Stripe must answer a person with "try again"
+    well before the web server's worker timeout, instead of tying up every worker. Tasks keep the long
+    budget, since nobody waits on them and a retry there costs nothing."""
+    token = _interactive.set(True)
+    try:
+        yield
+    finally:
+        _interactive.reset(token)
+
+
 def stripe_client() -> stripe.StripeClient:
     """The client for the current settings (cached per distinct settings, so overrides take effect)."""
+    if _interactive.get():
+        timeout = float(getattr(settings, "STRIPE_WEB_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+        retries = int(getattr(settings, "STRIPE_WEB_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES))
+    else:
+        timeout = float(getattr(settings, "STRIPE_HTTP_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+        retries = int(getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES))
     return _client_for(
-        settings.STRIPE_SECRET_KEY,
-        getattr(settings, "STRIPE_API_BASE", "") or "",
-        float(getattr(settings, "STRIPE_HTTP_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
-        int(getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_MAX_NETWORK_RETRIES)),
+        settings.STRIPE_SECRET_KEY, getattr(settings, "STRIPE_API_BASE", "") or "", timeout, retries
     )
 
 
@@ -317,6 +339,53 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    """A dispute opened by the client's bank: an inquiry (`warning_*` statuses, no money moved yet, still
+    refundable) or a chargeback (money withdrawn at once, with a fee)."""
+
+    id: str
+    charge_id: str
+    payment_intent_id: str | None
+    amount: int
+    currency: str
+    status: str  # warning_needs_response / warning_under_review / warning_closed / needs_response / ...
+    reason: str
+    is_charge_refundable: bool
+    funds_withdrawn: int  # minor units taken from the platform by this dispute's balance transactions
+    funds_reinstated: int  # minor units given back (a won chargeback)
+    fee: int  # Stripe's dispute fees, minor units
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def is_inquiry(self) -> bool:
+        return self.status.startswith("warning_")
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in ("won", "lost", "warning_closed")
+
+    @classmethod
+    def from_stripe(cls, data: Mapping[str, Any]) -> Dispute:
+        transactions = [t for t in data.get("balance_transactions") or [] if isinstance(t, Mapping)]
+        charge_id = _id_of(data["charge"])
+        assert charge_id is not None
+        return cls(
+            id=data["id"],
+            charge_id=charge_id,
+            payment_intent_id=_id_of(data.get("payment_intent")),
+            amount=data["amount"],
+            currency=data["currency"],
+            status=data["status"],
+            reason=data.get("reason") or "",
+            is_charge_refundable=bool(data.get("is_charge_refundable")),
+            funds_withdrawn=-sum(t["amount"] for t in transactions if t["amount"] < 0),
+            funds_reinstated=sum(t["amount"] for t in transactions if t["amount"] > 0),
+            fee=sum(t.get("fee", 0) for t in transactions),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
 class Transfer:
     id: str
     amount: int
@@ -436,6 +505,9 @@ class WebhookEvent:
 # Checkout -----------------------------------------------------------------------------------------
 
 CHECKOUT_EXPAND = ["payment_intent.latest_charge"]
+# Cards (wallets such as Apple Pay and Google Pay are cards too) settle while the client waits. Bank debits
+# settle days later, long after a slot hold must be given back, so Checkout does not offer them.
+PAYMENT_METHOD_TYPES = ("card",)
 
 
 def checkout_session_create(
@@ -458,7 +530,9 @@ def checkout_session_create(
     (so the charge carries it too), with `transfer_group` tying the later transfer to this payment.
     `success_url` must contain the literal `{CHECKOUT_SESSION_ID}`; `expires_at` must lie 30 minutes to 24
     hours ahead. Separate charges and transfers: no `transfer_data`, no `application_fee_amount`; and no
-    `payment_method_types` (gone in API version endive: Stripe picks the methods dynamically).
+    `payment_method_types` (gone in API version endive). `allowed_payment_method_types` filters Stripe's
+    dynamic choice down to `PAYMENT_METHOD_TYPES`: methods that settle at once, so a booking is confirmed
+    or released while its hold lasts (docs/decisions.md, "Only payments that settle at once").
     """
     if amount <= 0:
         raise ValueError("amount must be positive (minor units)")
@@ -484,6 +558,7 @@ def checkout_session_create(
         "metadata": dict(metadata),
         "payment_intent_data": {"metadata": dict(metadata), "transfer_group": transfer_group},
         "expires_at": int(expires_at.timestamp()),
+        "allowed_payment_method_types": list(PAYMENT_METHOD_TYPES),
     }
     if customer_email:
         params["customer_email"] = customer_email
@@ -544,6 +619,34 @@ def refund_create(
 def refund_retrieve(*, refund_id: str) -> Refund:
     refund = _call(stripe_client().v1.refunds.retrieve, refund_id)
     return Refund.from_stripe(_as_dict(refund))
+
+
+def refund_list(*, payment_intent_id: str | None = None, charge_id: str | None = None) -> list[Refund]:
+    """Every refund of one PaymentIntent (or charge), newest first, all pages: how a resend past Stripe's
+    24-hour idempotency window finds the refund its first attempt made, and how refunds made in the
+    Stripe dashboard are found."""
+    if (payment_intent_id is None) == (charge_id is None):
+        raise ValueError("give exactly one of payment_intent_id and charge_id")
+    params: stripe.params.RefundListParams = (
+        {"payment_intent": payment_intent_id, "limit": 100}
+        if payment_intent_id is not None
+        else {"charge": charge_id or "", "limit": 100}
+    )
+
+    def pages() -> Iterator[Any]:
+        yield from stripe_client().v1.refunds.list(params).auto_paging_iter()
+
+    return [Refund.from_stripe(_as_dict(item)) for item in _call(lambda: list(pages()))]
+
+
+def charge_retrieve(*, charge_id: str) -> Charge:
+    charge = _call(stripe_client().v1.charges.retrieve, charge_id)
+    return Charge.from_stripe(_as_dict(charge))
+
+
+def dispute_retrieve(*, dispute_id: str) -> Dispute:
+    dispute = _call(stripe_client().v1.disputes.retrieve, dispute_id)
+    return Dispute.from_stripe(_as_dict(dispute))
 
 
 # Transfers ----------------------------------------------------------------------------------------
@@ -657,6 +760,38 @@ def connect_login_link_create(*, account_id: str, idempotency_key: str) -> Login
 # Webhooks -----------------------------------------------------------------------------------------
 
 
+# Longest id, type and account the inbox stores (WebhookEvent's columns); Stripe's are far shorter.
+_EVENT_FIELD_LIMITS = {"id": 255, "type": 100}
+
+
+def _webhook_event_problem(data: Any) -> str:
+    """What makes a signed body unusable as an event, or "" when it is one. Anything refused here is answered
+    400 and stored nowhere, so a malformed event can neither crash the endpoint nor sit in the inbox."""
+    if not isinstance(data, dict) or data.get("object") != "event":
+        return 'not an object with "object": "event"'
+    for name, limit in _EVENT_FIELD_LIMITS.items():
+        value = data.get(name)
+        if not isinstance(value, str) or not 0 < len(value) <= limit:
+            return f"{name!r} must be a string of 1 to {limit} characters"
+    account = data.get("account")
+    if account is not None and (not isinstance(account, str) or len(account) > 255):
+        return "'account' must be a string of up to 255 characters"
+    created = data.get("created")
+    # bool is an int in Python; and a timestamp past year 9999 cannot become a datetime.
+    if isinstance(created, bool) or not isinstance(created, int) or not 0 <= created < 253_402_300_800:
+        return "'created' must be a Unix timestamp"
+    body = data.get("data")
+    if not isinstance(body, dict) or not isinstance(body.get("object"), dict):
+        return "'data.object' must be an object"
+    object_id = body["object"].get("id")
+    if not isinstance(object_id, str) or not 0 < len(object_id) <= 255:
+        return "'data.object.id' must be a string of 1 to 255 characters"
+    previous = body.get("previous_attributes")
+    if previous is not None and not isinstance(previous, dict):
+        return "'data.previous_attributes' must be an object"
+    return ""
+
+
 def webhook_event_verify(
     *, payload: bytes, signature_header: str | None, connect: bool = False
 ) -> WebhookEvent:
@@ -670,8 +805,9 @@ def webhook_event_verify(
         data = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise WebhookSignatureError(str(exc)) from exc
-    if not isinstance(data, dict) or data.get("object") != "event" or "data" not in data:
-        raise WebhookSignatureError("The payload is not a Stripe event")
+    problem = _webhook_event_problem(data)
+    if problem:
+        raise WebhookSignatureError(f"The payload is not a Stripe event: {problem}")
     created = _timestamp(data["created"])
     assert created is not None
     return WebhookEvent(

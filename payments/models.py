@@ -6,6 +6,29 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from payments.namespace import stripe_key
+
+
+class Installation(models.Model):
+    """This database's identity at Stripe: one row, made on first use.
+
+    Staging, CI and development databases may share one Stripe test account (and ``make dev`` may reset its
+    database while the emulator keeps its state). Every idempotency key, ``transfer_group`` and metadata tag
+    carries ``key_namespace``, so two databases never reuse each other's keys or adopt each other's objects.
+    A reset database makes a new row, and so a new namespace. ``STRIPE_KEY_NAMESPACE`` overrides it.
+    """
+
+    SINGLETON_ID = 1
+
+    key_namespace = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="payments_installation_singleton")]
+
+    def __str__(self) -> str:
+        return f"Installation {self.key_namespace}"
+
 
 class Payment(models.Model):
     """One Checkout attempt for a booking. A booking may have several (the client backed out and retried);
@@ -27,9 +50,17 @@ class Payment(models.Model):
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.TextField(blank=True)
     checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a newer checkout attempt replaced it: closing it then keeps the booking's hold.",
+    )
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the client's bank first opened a dispute on this payment."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -45,7 +76,11 @@ class Payment(models.Model):
 
     @property
     def idempotency_key(self) -> str:
-        return f"checkout-{self.booking_id}-{self.attempt}"
+        return stripe_key(f"checkout-{self.booking_id}-{self.attempt}")
+
+    @property
+    def has_session(self) -> bool:
+        return bool(self.checkout_session_id)
 
 
 class Refund(models.Model):
@@ -63,6 +98,8 @@ class Refund(models.Model):
         SLOT_UNAVAILABLE = "slot_unavailable", _("Paid for a slot that was no longer free")
         DUPLICATE_PAYMENT = "duplicate_payment", _("A second payment for one booking")
         DISPUTE = "dispute", _("Dispute resolved for the client")
+        SESSION_STARTED = "session_started", _("Paid after the session had started or was too near")
+        EXTERNAL = "external", _("Made outside the app (Stripe dashboard)")
 
     # Statuses in which the money is on its way back or already back: they count against the payment.
     COMMITTED_STATUSES = (Status.REQUESTED, Status.PROCESSING, Status.RETRYING, Status.SUCCEEDED)
@@ -77,10 +114,24 @@ class Refund(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    retry_of = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retried_by",
+        help_text="The failed refund this one sends again (staff retry).",
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
+    first_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was first sent: past Stripe's 24-hour key window a resend looks it up first.",
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,7 +153,11 @@ class Refund(models.Model):
 
     @property
     def idempotency_key(self) -> str:
-        return f"refund-{self.pk}"
+        return stripe_key(f"refund-{self.pk}")
+
+    @property
+    def is_external(self) -> bool:
+        return self.reason == self.Reason.EXTERNAL
 
 
 class WebhookEvent(models.Model):
@@ -117,7 +172,8 @@ class WebhookEvent(models.Model):
         PENDING = "pending", _("Pending")
         PROCESSED = "processed", _("Processed")
         IGNORED = "ignored", _("Ignored (type not handled)")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", _("Failed, will be retried")
+        GAVE_UP = "gave_up", _("Failed for good: replay it once fixed")
 
     stripe_event_id = models.CharField(max_length=255, unique=True)
     endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
@@ -134,9 +190,68 @@ class WebhookEvent(models.Model):
         ordering = ["-received_at"]
         indexes = [
             models.Index(
-                fields=["received_at"], name="payments_webhook_unprocessed", condition=Q(status="pending")
+                fields=["received_at"],
+                name="payments_webhook_unfinished",
+                condition=Q(status__in=["pending", "failed"]),
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_event_id}"
+
+
+class Dispute(models.Model):
+    """A problem raised about a booking's payment. Today only Stripe opens them (a client's bank: an inquiry
+    or a chargeback, from ``charge.dispute.*`` events); the disputes desk adds admin- and client-opened ones.
+    At most one open dispute per booking."""
+
+    class OpenedBy(models.TextChoices):
+        STRIPE = "stripe", _("The client's bank (Stripe)")
+        ADMIN = "admin", _("An admin")
+        CLIENT = "client", _("The client")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+        CLOSED = "closed", _("Closed without a chargeback")
+
+    OPEN_STATUSES = (Status.OPEN,)
+
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="disputes")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    opened_by = models.CharField(max_length=16, choices=OpenedBy.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    reason = models.CharField(max_length=64, blank=True, help_text="Stripe's reason code, or the form's.")
+    amount = models.PositiveIntegerField(help_text="Minor units (cents) in dispute.")
+    currency = models.CharField(max_length=3)
+    stripe_dispute_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_status = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Stripe's own status (warning_needs_response, needs_response...).",
+    )
+    is_inquiry = models.BooleanField(
+        default=False, help_text="An inquiry moves no money; a chargeback withdraws it at once."
+    )
+    funds_withdrawn = models.PositiveIntegerField(default=0, help_text="Minor units Stripe took back.")
+    funds_reinstated = models.PositiveIntegerField(default=0, help_text="Minor units Stripe gave back.")
+    fee = models.PositiveIntegerField(default=0, help_text="Stripe's dispute fee, minor units.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(status="open"), name="payments_dispute_one_open_per_booking"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.pk} ({self.status}) on {self.booking_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

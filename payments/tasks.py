@@ -28,3 +28,8 @@ def process_refunds_task() -> None:
 @shared_task
 def process_webhooks_task() -> None:
     services.webhook_events_redrive()
+
+
+@shared_task
+def close_checkouts_task() -> None:
+    services.checkouts_sweep()

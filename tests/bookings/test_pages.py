@@ -217,7 +217,9 @@ def test_client_cancels_and_sees_the_refund(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = as_client.post(
-            reverse("bookings:cancel", args=[confirmed_booking.reference]), {"reason": "ill"}, follow=True
+            reverse("bookings:cancel", args=[confirmed_booking.reference]),
+            {"reason": "ill", "expected_refund": 4500},
+            follow=True,
         )
 
     body = response.content.decode()
@@ -239,7 +241,9 @@ def test_provider_cancels_from_the_dashboard_with_a_full_refund(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        provider_browser.post(reverse("bookings:cancel", args=[confirmed_booking.reference]), {})
+        provider_browser.post(
+            reverse("bookings:cancel", args=[confirmed_booking.reference]), {"expected_refund": 4500}
+        )
 
     refund = Refund.objects.get()
     assert (refund.amount, refund.reason) == (4500, Refund.Reason.PROVIDER_CANCELLED)
