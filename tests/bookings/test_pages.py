@@ -320,3 +320,45 @@ def test_times_on_the_detail_page_follow_each_viewers_zone(confirmed_booking):
 
     local = booking.start_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
     assert f"{local:%H:%M} JST" in body
+
+
+# The refund shown is the refund given ----------------------------------------------------------------------
+
+
+def test_cancelling_after_the_free_deadline_passed_on_the_open_page_asks_again(
+    as_client, confirmed_booking, stripe_emulator
+):
+    import time_machine
+
+    url = reverse("bookings:cancel", args=[confirmed_booking.reference])
+    assert 'name="expected_refund" value="4500"' in as_client.get(url).content.decode()
+    late = confirmed_booking.start_at - timedelta(hours=2)  # the free-cancellation deadline has passed
+
+    with time_machine.travel(late, tick=True):
+        response = as_client.post(url, {"reason": "", "expected_refund": 4500})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "The refund has changed since you opened this page: $0.00 now" in body
+    assert 'name="expected_refund" value="0"' in body
+    confirmed_booking.refresh_from_db()
+    assert confirmed_booking.status == Booking.Status.CONFIRMED
+    assert not Refund.objects.exists()
+
+    with time_machine.travel(late, tick=True):
+        as_client.post(url, {"reason": "", "expected_refund": 0})
+    confirmed_booking.refresh_from_db()
+    assert confirmed_booking.status == Booking.Status.CANCELLED
+    assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize("posted", ["999999", "", "-5"])
+def test_a_cancel_post_with_another_amount_changes_nothing(as_client, confirmed_booking, posted):
+    url = reverse("bookings:cancel", args=[confirmed_booking.reference])
+
+    response = as_client.post(url, {"reason": "", "expected_refund": posted})
+
+    assert response.status_code == 200
+    confirmed_booking.refresh_from_db()
+    assert confirmed_booking.status == Booking.Status.CONFIRMED
+    assert not Refund.objects.exists()

@@ -1,6 +1,7 @@
 """The webhook endpoints: signatures on the raw body, the inbox, and processing in any order."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -233,3 +234,124 @@ def test_the_emulator_delivers_signed_events_that_confirm_the_booking(
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
     assert WebhookEvent.objects.filter(type="checkout.session.completed").count() == 1
+
+
+# Malformed events: refused before anything is stored -------------------------------------------------------
+
+
+def _signed_body(body: dict) -> bytes:
+    return json.dumps(body).encode()
+
+
+_GOOD = json.loads(_event())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {k: v for k, v in _GOOD.items() if k != "created"},
+        {k: v for k, v in _GOOD.items() if k != "id"},
+        {**_GOOD, "data": "a string"},
+        {**_GOOD, "data": {"object": "not an object"}},
+        {**_GOOD, "data": {"object": {"object": "checkout.session"}}},  # no id
+        {**_GOOD, "id": "evt_" + "x" * 300},
+        {**_GOOD, "type": "t" * 101},
+        {**_GOOD, "created": "yesterday"},
+        {**_GOOD, "created": 10**20},
+        {**_GOOD, "account": ["acct_1"]},
+        [1, 2, 3],
+    ],
+    ids=[
+        "no-created",
+        "no-id",
+        "data-string",
+        "object-string",
+        "object-without-id",
+        "long-id",
+        "long-type",
+        "created-string",
+        "created-huge",
+        "account-list",
+        "a-list",
+    ],
+)
+def test_a_signed_but_malformed_event_is_refused_and_nothing_stored(client, settings, broken):
+    response = _post(client, _signed_body(broken), secret=settings.STRIPE_WEBHOOK_SECRET)
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+# Failures of any kind are recorded, retried, and end with an alert -----------------------------------------
+
+
+@pytest.fixture
+def alerts(settings):
+    from django.core import mail
+
+    settings.ADMIN_ALERT_EMAILS = ["ops@example.com"]
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    return lambda: [m.subject for m in mail.outbox if m.to == ["ops@example.com"]]
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_is_recorded_with_its_text(paid_checkout, stripe_emulator, monkeypatch):
+    _, payment = paid_checkout
+    row = _store(_session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed"))
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("payments.services.payment_sync_from_session", broken)
+    webhook_event_process(webhook_event_id=row.pk)
+
+    row.refresh_from_db()
+    assert row.status == WebhookEvent.Status.FAILED
+    assert "RuntimeError: database went away" in row.last_error
+
+
+@pytest.mark.django_db
+def test_an_event_that_keeps_failing_gives_up_once_and_alerts(
+    paid_checkout, stripe_emulator, settings, alerts, monkeypatch
+):
+    from payments.services import webhook_events_redrive
+
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    _, payment = paid_checkout
+    row = _store(_session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed"))
+    monkeypatch.setattr(
+        "payments.services.payment_sync_from_session", lambda **kwargs: 1 / 0
+    )  # any exception, not only Stripe's
+
+    for _ in range(3):
+        webhook_event_process(webhook_event_id=row.pk)
+    WebhookEvent.objects.filter(pk=row.pk).update(received_at=row.received_at - timedelta(minutes=5))
+    webhook_events_redrive()
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (WebhookEvent.Status.GAVE_UP, 3)
+    assert alerts() == [f"[Django] Stripe event {row.stripe_event_id} keeps failing"]
+
+
+@pytest.mark.django_db
+def test_an_event_whose_worker_died_every_time_is_given_up_with_an_alert(
+    paid_checkout, stripe_emulator, settings, alerts
+):
+    from payments.services import webhook_events_redrive
+
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    _, payment = paid_checkout
+    row = _store(_session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed"))
+    # Two attempts started and never finished: still pending, no error recorded.
+    WebhookEvent.objects.filter(pk=row.pk).update(
+        attempts=2, received_at=row.received_at - timedelta(minutes=5)
+    )
+
+    webhook_events_redrive()
+    webhook_events_redrive()
+
+    row.refresh_from_db()
+    assert row.status == WebhookEvent.Status.GAVE_UP
+    assert "never finished" in row.last_error
+    assert len(alerts()) == 1
