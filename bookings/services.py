@@ -227,3 +227,22 @@ def booking_cancel(
     booking_transition(booking, to=S.CANCELLED, actor=actor, reason=reason, now=now)
     transaction.on_commit(partial(_refresh_next_available, booking.provider_id))
     return booking
+
+
+@transaction.atomic
+def booking_complete(
+    *, booking_id: int, actor: User | None, reason: str, now: datetime | None = None
+) -> Booking:
+    """Mark a confirmed session completed (state only: the caller, a payments service, schedules the payout).
+
+    Only once the session has started. Raises InvalidTransitionError otherwise; an already completed booking
+    is returned as it is.
+    """
+    now = now or timezone.now()
+    booking = Booking.objects.select_for_update().get(pk=booking_id)
+    if booking.status == S.COMPLETED:
+        return booking
+    if booking.status == S.CONFIRMED and booking.start_at > now:
+        raise InvalidTransitionError("A session can be marked complete once it has started.")
+    booking_transition(booking, to=S.COMPLETED, actor=actor, reason=reason, now=now)
+    return booking

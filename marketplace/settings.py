@@ -206,6 +206,11 @@ ADMINS = [("Admin", address) for address in ADMIN_ALERT_EMAILS]
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd").lower()
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
 PAYOUT_HOLD_HOURS = env.int("PAYOUT_HOLD_HOURS", default=72)
+# A confirmed session nobody marks complete is completed by the system this long after its end, so the
+# provider's money never waits forever on a forgotten click.
+AUTO_COMPLETE_HOURS = env.int("AUTO_COMPLETE_HOURS", default=48)
+# Transfer attempts (with backoff, 1 minute doubling to 2 hours) before a payout is failed and admins told.
+PAYOUT_MAX_ATTEMPTS = env.int("PAYOUT_MAX_ATTEMPTS", default=8)
 CANCELLATION_FULL_REFUND_HOURS = env.int("CANCELLATION_FULL_REFUND_HOURS", default=24)
 LATE_CANCELLATION_REFUND_PERCENT = env.int("LATE_CANCELLATION_REFUND_PERCENT", default=0)
 # Stripe lets a Checkout Session live 30 minutes at the least; one more absorbs clock skew.
@@ -272,6 +277,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.expire_holds_task",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    # Sessions nobody marked complete, AUTO_COMPLETE_HOURS after their end.
+    "auto-complete-sessions": {
+        "task": "payments.tasks.auto_complete_sessions_task",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 15 * 60.0},
+    },
+    # Transfer each provider's share once its hold has passed.
+    "release-payouts": {
+        "task": "payments.tasks.release_payouts_task",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 5 * 60.0},
     },
     # Close checkout attempts that can no longer be paid for a held slot, and read sessions whose webhook
     # was lost.

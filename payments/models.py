@@ -3,7 +3,7 @@ idempotency key derived from the row, so a retry can never move money twice."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from payments.namespace import stripe_key
@@ -41,6 +41,9 @@ class Payment(models.Model):
         REFUNDED = "refunded", _("Refunded")
         FAILED = "failed", _("Failed")
         EXPIRED = "expired", _("Expired")
+
+    # Statuses in which the client's money reached us (some of it may have gone back since).
+    PAID_STATUSES = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
 
     booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="payments")
     attempt = models.PositiveSmallIntegerField(help_text="1 for the first Checkout Session of the booking.")
@@ -255,3 +258,83 @@ class Dispute(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+
+class Payout(models.Model):
+    """The provider's share of one booking, held for ``PAYOUT_HOLD_HOURS`` and then transferred to their
+    Stripe Connect account (key ``<namespace>:payout-<id>``). One per booking that owes its provider money:
+    a completed session, or a late cancellation that kept part of the price."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        ON_HOLD = "on_hold", _("Waiting")
+        PROCESSING = "processing", _("Sending")
+        RETRYING = "retrying", _("Retrying")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        PARTIALLY_REVERSED = "partially_reversed", _("Partly taken back")
+        REVERSED = "reversed", _("Taken back")
+
+    # Waiting for its due time, or for what keeps it on hold: the release job looks at these.
+    RELEASABLE_STATUSES = (Status.SCHEDULED, Status.ON_HOLD, Status.RETRYING)
+    TRANSFERRED_STATUSES = (Status.PAID, Status.PARTIALLY_REVERSED, Status.REVERSED)
+
+    booking = models.OneToOneField("bookings.Booking", on_delete=models.PROTECT, related_name="payout")
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="payouts")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="payouts")
+    amount = models.PositiveIntegerField(
+        help_text="Minor units (cents): the provider's share of what was kept."
+    )
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField(help_text="Not transferred before this (completion + the hold).")
+    hold_reason = models.CharField(
+        max_length=255, blank=True, help_text="Why it waits, in words the provider understands."
+    )
+    is_held = models.BooleanField(
+        default=False, help_text="Held by staff or by an open dispute: never transferred while set."
+    )
+    held_note = models.CharField(max_length=255, blank=True, help_text="Why staff (or a dispute) hold it.")
+    destination_account_id = models.CharField(max_length=255, blank=True)
+    transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    amount_reversed = models.PositiveIntegerField(default=0, help_text="Minor units taken back (clawbacks).")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    first_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was first sent: past Stripe's 24-hour key window a resend looks it up first.",
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-due_at"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="payments_payout_releasable",
+                condition=Q(status__in=["scheduled", "on_hold", "retrying"]),
+            ),
+            models.Index(fields=["provider", "status"], name="payments_payout_provider"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_payout_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_reversed__lte=F("amount")), name="payments_payout_reversal_le_amount"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(transfer_id__isnull=False),
+                name="payments_payout_paid_has_transfer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.pk} ({self.status}) of {self.amount} {self.currency}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return stripe_key(f"payout-{self.pk}")

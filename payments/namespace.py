@@ -45,3 +45,14 @@ def stripe_key(name: str) -> str:
 def is_ours(metadata: dict[str, str]) -> bool:
     """Whether an object's metadata says this installation made it."""
     return metadata.get(METADATA_KEY) == stripe_namespace()
+
+
+def our_metadata(**values: str) -> dict[str, str]:
+    """Metadata for an object we create at Stripe: our ids plus this installation's namespace, so a lookup
+    (or a webhook) can tell our objects from another installation's on a shared account."""
+    return {**values, METADATA_KEY: stripe_namespace()}
+
+
+def booking_transfer_group(booking_id: int) -> str:
+    """The ``transfer_group`` tying a booking's charge to the transfer that later pays its provider."""
+    return stripe_key(f"booking-{booking_id}")

@@ -42,16 +42,13 @@ from marketplace.models import User
 from notifications.services import admin_alert, notification_queue
 from payments import gateway
 from payments.models import Dispute, Payment, Refund, WebhookEvent
-from payments.namespace import METADATA_KEY, stripe_key, stripe_namespace
+from payments.namespace import booking_transfer_group, our_metadata, stripe_key
+from payments.payouts import payout_schedule
+from payments.retries import CLAIM_LEASE, IDEMPOTENCY_WINDOW, backoff
 
 logger = logging.getLogger(__name__)
 
-PAID_STATUSES = (Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
-# Long enough for one Stripe call with the SDK's own retries; a claim older than this is assumed dead.
-CLAIM_LEASE = timedelta(minutes=2)
-# Stripe keeps an idempotency key for 24 hours. A resend later than this after the first attempt may not be
-# recognised any more, so it looks the object up at Stripe first (an hour of margin for clocks and queues).
-IDEMPOTENCY_WINDOW = timedelta(hours=23)
+PAID_STATUSES = Payment.PAID_STATUSES
 # A session reused for a second click or tab must leave the client time to pay it.
 SESSION_REUSE_MARGIN = timedelta(minutes=2)
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes after creation.
@@ -72,18 +69,6 @@ class CancellationTermsChanged(BookingError):
     def __init__(self, terms: CancellationTerms) -> None:
         super().__init__("The refund for cancelling has changed since you opened this page.")
         self.terms = terms
-
-
-def _backoff(attempt: int) -> timedelta:
-    # 1, 2, 4 ... minutes, capped at two hours: eight attempts stay well inside Stripe's 24-hour idempotency
-    # window, so every retry of one row is answered by the same Stripe object.
-    return timedelta(minutes=min(2 ** max(attempt - 1, 0), 120))
-
-
-def _our_metadata(**values: str) -> dict[str, str]:
-    """Metadata for an object we create at Stripe: our ids plus this installation's namespace, so a lookup
-    (or a webhook) can tell our objects from another installation's on a shared account."""
-    return {**values, METADATA_KEY: stripe_namespace()}
 
 
 # --- State machines --------------------------------------------------------------------------------------
@@ -311,7 +296,7 @@ def _checkout_create_session(*, payment: Payment, booking: Booking) -> Payment:
             cancel_url=site + reverse("bookings:checkout_cancelled", args=[ref]),
             expires_at=payment.checkout_expires_at,
             transfer_group=booking_transfer_group(booking.pk),
-            metadata=_our_metadata(booking_id=str(booking.pk), booking_ref=ref, payment_id=str(payment.pk)),
+            metadata=our_metadata(booking_id=str(booking.pk), booking_ref=ref, payment_id=str(payment.pk)),
             idempotency_key=payment.idempotency_key,
         )
     except gateway.GatewayTemporaryError as error:
@@ -356,11 +341,6 @@ def _checkout_create_session(*, payment: Payment, booking: Booking) -> Payment:
             "be paid. Nothing was charged; please pick a time again."
         )
     return payment
-
-
-def booking_transfer_group(booking_id: int) -> str:
-    """The ``transfer_group`` tying a booking's charge to the transfer that later pays its provider."""
-    return stripe_key(f"booking-{booking_id}")
 
 
 # --- Fulfilment ------------------------------------------------------------------------------------------
@@ -636,6 +616,10 @@ def booking_cancel_with_refund(
             refund = refund_request(
                 payment=payment, amount=terms.refund_amount, reason=refund_reason, actor=actor
             )
+        if payment and by_client and terms.refund_amount < booking.price_amount:
+            # A late cancellation keeps part of the price: the provider is owed their share of it, held like
+            # a completed session's.
+            payout_schedule(booking=booking, due_at=now + timedelta(hours=settings.PAYOUT_HOLD_HOURS))
         context = {"booking": booking, "refund": refund, "cancelled_by": who}
         for party, recipient in (("client", booking.client), ("provider", booking.provider.user)):
             notification_queue(
@@ -750,7 +734,7 @@ def refund_send_to_stripe(refund: Refund) -> gateway.Refund:
     return gateway.refund_create(
         payment_intent_id=refund.payment.payment_intent_id,
         amount=refund.amount,
-        metadata=_our_metadata(refund_id=str(refund.pk), booking_id=str(refund.booking_id)),
+        metadata=our_metadata(refund_id=str(refund.pk), booking_id=str(refund.booking_id)),
         idempotency_key=refund.idempotency_key,
     )
 
@@ -790,7 +774,7 @@ def _refund_retry_later(*, refund_id: int, error: Exception, now: datetime) -> N
         return
     from_status = refund.status
     refund.status = Refund.Status.RETRYING
-    refund.next_attempt_at = now + _backoff(refund.attempts)
+    refund.next_attempt_at = now + backoff(refund.attempts)
     refund.last_error = str(error)[:2000]
     refund.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
     audit_record(

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from payments import services
+from payments import payouts, services
 
 
 @shared_task
@@ -33,3 +33,18 @@ def process_webhooks_task() -> None:
 @shared_task
 def close_checkouts_task() -> None:
     services.checkouts_sweep()
+
+
+@shared_task
+def payout_execute_task(*, payout_id: int) -> None:
+    payouts.payout_execute(payout_id=payout_id)
+
+
+@shared_task
+def release_payouts_task() -> None:
+    payouts.payouts_release()
+
+
+@shared_task
+def auto_complete_sessions_task() -> None:
+    payouts.sessions_auto_complete()

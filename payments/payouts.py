@@ -1,0 +1,526 @@
+"""Completion and payouts: a finished session schedules the provider's share; after ``PAYOUT_HOLD_HOURS`` the
+release job transfers it to their Stripe Connect account, exactly once, whatever fails along the way.
+
+Lock order, as everywhere in payments: booking, then payment, then payout. Stripe is never called under a
+lock. ``payouts_release`` (beat, every 5 minutes; ``manage.py release_payouts``) claims due rows with
+``select_for_update(skip_locked=True)`` and moves those that may go to ``processing``; one task per payout
+(``payout_execute``) claims it again with a lease, re-checks its holds, and creates the Transfer with the key
+``<namespace>:payout-<id>``. A worker dying between Stripe and the database leaves the row ``processing`` with
+a lapsed lease: the next release run hands it to a task again, whose call with the same key gets Stripe's
+first answer. Past Stripe's 24-hour key window the transfer is first looked for in the booking's
+``transfer_group`` and adopted.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings.models import Booking
+from bookings.services import booking_complete
+from marketplace.audit import audit_record
+from marketplace.enqueue import enqueue_after_commit
+from marketplace.models import User
+from notifications.services import admin_alert, notification_queue
+from payments import gateway
+from payments.models import Dispute, Payment, Payout, Refund
+from payments.namespace import booking_transfer_group, our_metadata
+from payments.retries import CLAIM_LEASE, IDEMPOTENCY_WINDOW, backoff
+from providers.models import Provider
+
+logger = logging.getLogger(__name__)
+
+PS = Payout.Status
+PAYOUT_MOVES: dict[str, set[str]] = {
+    PS.SCHEDULED: {PS.ON_HOLD, PS.PROCESSING, PS.CANCELLED},
+    PS.ON_HOLD: {PS.SCHEDULED, PS.PROCESSING, PS.CANCELLED},
+    PS.PROCESSING: {PS.PAID, PS.RETRYING, PS.ON_HOLD, PS.FAILED, PS.CANCELLED},
+    PS.RETRYING: {PS.PROCESSING, PS.ON_HOLD, PS.FAILED, PS.CANCELLED},
+    # Staff retry a failed payout once its cause is fixed.
+    PS.FAILED: {PS.SCHEDULED, PS.CANCELLED},
+    PS.PAID: {PS.PARTIALLY_REVERSED, PS.REVERSED},
+    PS.PARTIALLY_REVERSED: {PS.REVERSED},
+    PS.REVERSED: set(),
+    PS.CANCELLED: set(),
+}
+
+
+def _payout_set_status(payout: Payout, *, to: str, reason: str, actor: User | None = None) -> None:
+    """Move a locked payout to ``to`` with an audit entry (the caller saves with ``update_fields``);
+    refuse moves the state machine does not allow."""
+    from_status = payout.status
+    if from_status == to:
+        return
+    if to not in PAYOUT_MOVES[from_status]:
+        raise ValueError(f"payout {payout.pk} cannot move from {from_status} to {to}")
+    payout.status = to
+    audit_record(
+        subject=payout,
+        action=f"payout.{to}",
+        actor=actor,
+        from_status=from_status,
+        to_status=to,
+        reason=reason,
+    )
+
+
+# --- How much, and whether it may go -------------------------------------------------------------------
+
+
+def provider_share(*, booking: Booking, kept: int) -> int:
+    """The provider's part of ``kept`` minor units of the booking's price, split by the booking's frozen fee
+    (``provider_amount / price_amount``), rounded half up; the platform keeps the rest, so provider +
+    platform + refunds always add up to what was charged, to the cent."""
+    if kept <= 0 or booking.price_amount == 0:
+        return 0
+    kept = min(kept, booking.price_amount)
+    return (2 * kept * booking.provider_amount + booking.price_amount) // (2 * booking.price_amount)
+
+
+def _kept_on(payment: Payment) -> int:
+    """What the platform still holds of ``payment``: its amount minus refunds requested, under way or done."""
+    refunded: int = payment.refunds.filter(status__in=Refund.COMMITTED_STATUSES).aggregate(
+        total=Coalesce(Sum("amount"), 0)
+    )["total"]
+    return max(payment.amount - refunded, 0)
+
+
+def _booking_payment(booking: Booking) -> Payment | None:
+    # The first paid attempt is the one that confirmed the booking; later ones were refunded as duplicates.
+    return booking.payments.filter(status__in=Payment.PAID_STATUSES).order_by("paid_at", "pk").first()
+
+
+def provider_payout_blocker(provider: Provider) -> str:
+    """Why ``provider`` cannot receive a transfer now, in their words, or "" when they can."""
+    if not getattr(provider, "stripe_account_id", ""):
+        return "Waiting for you to set up payouts."
+    if not getattr(provider, "can_receive_payouts", False):
+        return "Waiting for you to finish payout setup with Stripe."
+    return ""
+
+
+def _payout_blocker(payout: Payout) -> str:
+    if payout.is_held:
+        return payout.held_note or "Held by our team while something is checked."
+    if Dispute.objects.filter(booking_id=payout.booking_id, status=Dispute.Status.OPEN).exists():
+        return "Held while a problem with this session is looked into."
+    return provider_payout_blocker(payout.provider)
+
+
+# --- Completion and scheduling -------------------------------------------------------------------------
+
+
+def session_complete(
+    *, booking_id: int, actor: User | None, reason: str = "", now: datetime | None = None
+) -> tuple[Booking, Payout | None]:
+    """Mark a confirmed session completed (its provider, staff, or the auto-complete job) and schedule the
+    provider's payout, due ``PAYOUT_HOLD_HOURS`` later. Refused before the session starts. Idempotent: an
+    already completed booking keeps its one payout."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
+        booking = booking_complete(
+            booking_id=booking.pk, actor=actor, reason=reason or "session completed", now=now
+        )
+        payout = payout_schedule(booking=booking, due_at=now + timedelta(hours=settings.PAYOUT_HOLD_HOURS))
+        notification_queue(
+            key=f"session-completed-client-{booking.pk}",
+            recipient=booking.client,
+            template="notifications/session_completed_client.txt",
+            context={
+                "booking": booking,
+                "report_until": payout.due_at if payout else None,
+                "booking_url": settings.SITE_URL + reverse("bookings:detail", args=[booking.reference]),
+            },
+        )
+    return booking, payout
+
+
+def payout_schedule(*, booking: Booking, due_at: datetime) -> Payout | None:
+    """Create the payout of the provider's share of what the platform kept of ``booking`` (locked by the
+    caller), due at ``due_at``. Idempotent: a booking has at most one payout. None when nothing is owed."""
+    existing = Payout.objects.filter(booking=booking).first()
+    if existing is not None:
+        return existing
+    payment = _booking_payment(booking)
+    if payment is None:
+        return None
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    amount = provider_share(booking=booking, kept=_kept_on(payment))
+    if amount <= 0:
+        return None
+    payout = Payout.objects.create(
+        booking=booking,
+        provider_id=booking.provider_id,
+        payment=payment,
+        amount=amount,
+        currency=booking.currency,
+        due_at=due_at,
+    )
+    audit_record(
+        subject=payout,
+        action="payout.scheduled",
+        to_status=payout.status,
+        reason=f"booking {booking.reference}",
+        data={"amount": amount, "due_at": due_at.isoformat()},
+    )
+    return payout
+
+
+def sessions_auto_complete(*, now: datetime | None = None) -> int:
+    """Complete confirmed sessions that ended more than ``AUTO_COMPLETE_HOURS`` ago (beat, and
+    ``manage.py auto_complete_sessions``). Safe to run twice or concurrently. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.AUTO_COMPLETE_HOURS)
+    ids = list(
+        Booking.objects.filter(status=Booking.Status.CONFIRMED, end_at__lte=cutoff)
+        .order_by("end_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    done = 0
+    for pk in ids:
+        booking, _ = session_complete(
+            booking_id=pk,
+            actor=None,
+            reason=f"completed automatically {settings.AUTO_COMPLETE_HOURS} h after its end",
+        )
+        done += booking.status == Booking.Status.COMPLETED
+    return done
+
+
+# --- Release ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReleaseSummary:
+    sent: int = 0  # handed to a task to transfer
+    waiting: int = 0  # due, but on hold (reason stored on the row)
+
+
+def payouts_release(
+    *, now: datetime | None = None, on_progress: Callable[[ReleaseSummary], None] | None = None
+) -> ReleaseSummary:
+    """Hand every due payout that may go to a transfer task; mark the others ``on_hold`` with their reason.
+    Also re-hands payouts whose task died (``processing`` with a lapsed lease). Runs in batches, each its own
+    transaction with ``skip_locked``, so two runs share the work instead of doing it twice."""
+    from payments.tasks import payout_execute_task
+
+    now = now or timezone.now()
+    summary = ReleaseSummary()
+    last_pk = 0
+    due = Q(status__in=Payout.RELEASABLE_STATUSES, due_at__lte=now) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    lapsed = Q(status=Payout.Status.PROCESSING, next_attempt_at__lte=now)
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Payout.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("provider")
+                .filter(due | lapsed, pk__gt=last_pk)
+                .order_by("pk")[:500]
+            )
+            if not batch:
+                break
+            for payout in batch:
+                last_pk = payout.pk
+                if payout.status == Payout.Status.PROCESSING:
+                    enqueue_after_commit(payout_execute_task, payout_id=payout.pk)
+                    summary.sent += 1
+                    continue
+                blocker = _payout_blocker(payout)
+                if blocker:
+                    if payout.status != Payout.Status.ON_HOLD or payout.hold_reason != blocker:
+                        _payout_set_status(payout, to=Payout.Status.ON_HOLD, reason=blocker)
+                        payout.hold_reason = blocker
+                        payout.save(update_fields=["status", "hold_reason", "updated_at"])
+                    summary.waiting += 1
+                    continue
+                _payout_set_status(payout, to=Payout.Status.PROCESSING, reason="released")
+                payout.hold_reason = ""
+                payout.next_attempt_at = now
+                payout.save(update_fields=["status", "hold_reason", "next_attempt_at", "updated_at"])
+                enqueue_after_commit(payout_execute_task, payout_id=payout.pk)
+                summary.sent += 1
+        if on_progress is not None:
+            on_progress(summary)
+    return summary
+
+
+def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
+    """Transfer one released payout. Safe to run twice or concurrently: the row is claimed with a lease, and
+    a repeated call is answered by Stripe from the same key; past the key window the transfer is looked
+    for first. Holds are re-checked under the lock just before the call: never sent while one is set."""
+    now = now or timezone.now()
+    claimed = Payout.objects.filter(
+        pk=payout_id, status=Payout.Status.PROCESSING, next_attempt_at__lte=now
+    ).update(
+        next_attempt_at=now + CLAIM_LEASE,
+        attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce(F("first_attempt_at"), now),
+    )
+    if not claimed:
+        return
+    with transaction.atomic():
+        row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
+        booking = Booking.objects.select_for_update().get(pk=row.booking_id)
+        payment = Payment.objects.select_for_update().get(pk=row.payment_id)
+        payout = Payout.objects.select_for_update().select_related("provider").get(pk=payout_id)
+        if payout.status != Payout.Status.PROCESSING:
+            return
+        blocker = _payout_blocker(payout)
+        amount = provider_share(booking=booking, kept=_kept_on(payment))
+        if blocker:
+            _payout_set_status(payout, to=Payout.Status.ON_HOLD, reason=blocker)
+            payout.hold_reason = blocker
+            payout.next_attempt_at = None
+            payout.save(update_fields=["status", "hold_reason", "next_attempt_at", "updated_at"])
+            return
+        if amount <= 0:
+            _payout_set_status(payout, to=Payout.Status.CANCELLED, reason="everything was refunded")
+            payout.next_attempt_at = None
+            payout.save(update_fields=["status", "next_attempt_at", "updated_at"])
+            return
+        if amount != payout.amount and payout.attempts == 1:
+            # A refund since scheduling: the provider is owed their share of what is left. Never changed
+            # after a first attempt, since that would change the call its idempotency key stands for.
+            audit_record(
+                subject=payout,
+                action="payout.amount",
+                reason="refund since scheduling",
+                data={"from": payout.amount, "to": amount},
+            )
+            payout.amount = amount
+        payout.destination_account_id = getattr(payout.provider, "stripe_account_id", "") or ""
+        payout.save(update_fields=["amount", "destination_account_id", "updated_at"])
+        charge_id = payment.charge_id
+    try:
+        assert payout.first_attempt_at is not None  # set by the claim
+        found = payout_find_at_stripe(payout) if payout.first_attempt_at <= now - IDEMPOTENCY_WINDOW else None
+        transfer = found or gateway.transfer_create(
+            amount=payout.amount,
+            currency=payout.currency,
+            destination=payout.destination_account_id,
+            source_transaction=charge_id,
+            transfer_group=booking_transfer_group(booking.pk),
+            metadata=our_metadata(payout_id=str(payout.pk), booking_id=str(booking.pk)),
+            idempotency_key=payout.idempotency_key,
+        )
+    except gateway.GatewayTemporaryError as error:
+        _payout_retry_later(payout_id=payout.pk, error=error, now=now)
+        return
+    except gateway.GatewayRejectedError as error:
+        _payout_rejected(payout_id=payout.pk, error=error)
+        return
+    payout_apply_transfer(payout_id=payout.pk, transfer=transfer)
+
+
+def payout_find_at_stripe(payout: Payout) -> gateway.Transfer | None:
+    """The transfer an earlier attempt of ``payout`` made, found in the booking's transfer group by our
+    metadata: how a resend past Stripe's key window avoids paying twice."""
+    for transfer in gateway.transfer_list_by_group(transfer_group=booking_transfer_group(payout.booking_id)):
+        if transfer.metadata.get("payout_id") == str(payout.pk):
+            logger.info("payout %s already exists at Stripe as %s: adopting it", payout.pk, transfer.id)
+            return transfer
+    return None
+
+
+def payout_apply_transfer(*, payout_id: int, transfer: gateway.Transfer) -> Payout:
+    """Record the transfer on the payout and mark it paid, in one transaction. Idempotent."""
+    with transaction.atomic():
+        row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
+        booking = Booking.objects.select_for_update().get(pk=row.booking_id)
+        Payment.objects.select_for_update().get(pk=row.payment_id)
+        payout = Payout.objects.select_for_update().select_related("provider__user").get(pk=payout_id)
+        if payout.transfer_id == transfer.id:
+            return payout
+        if payout.transfer_id is not None:
+            # Two transfers for one payout would be a double payment: never record over one, shout instead.
+            transaction.on_commit(
+                partial(
+                    admin_alert,
+                    subject=f"Payout {payout.pk} has a second transfer",
+                    body=f"Stored {payout.transfer_id}, Stripe also has {transfer.id}. Reverse one by hand.",
+                ),
+                robust=True,
+            )
+            return payout
+        payout.transfer_id = transfer.id
+        payout.destination_account_id = transfer.destination
+        payout.paid_at = timezone.now()
+        payout.next_attempt_at = None
+        payout.last_error = ""
+        payout.hold_reason = ""
+        _payout_set_status(payout, to=Payout.Status.PAID, reason=f"transfer {transfer.id}")
+        payout.save(
+            update_fields=[
+                "transfer_id",
+                "destination_account_id",
+                "paid_at",
+                "next_attempt_at",
+                "last_error",
+                "hold_reason",
+                "status",
+                "updated_at",
+            ]
+        )
+        notification_queue(
+            key=f"payout-sent-{payout.pk}",
+            recipient=payout.provider.user,
+            template="notifications/payout_sent.txt",
+            context={"booking": booking, "payout": payout},
+        )
+    return payout
+
+
+@transaction.atomic
+def _payout_retry_later(*, payout_id: int, error: Exception, now: datetime) -> None:
+    payout = Payout.objects.select_for_update().get(pk=payout_id)
+    if payout.status != Payout.Status.PROCESSING:
+        return
+    if payout.attempts >= settings.PAYOUT_MAX_ATTEMPTS:
+        transaction.on_commit(
+            partial(
+                _payout_give_up,
+                payout_id=payout_id,
+                error=f"gave up after {payout.attempts} attempts: {error}",
+            )
+        )
+        return
+    _payout_set_status(payout, to=Payout.Status.RETRYING, reason=str(error))
+    payout.next_attempt_at = now + backoff(payout.attempts)
+    payout.last_error = str(error)[:2000]
+    payout.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
+
+
+def _payout_give_up(*, payout_id: int, error: str) -> None:
+    """Out of attempts: a timeout may still have made the transfer, so look before failing."""
+    payout = Payout.objects.get(pk=payout_id)
+    try:
+        found = payout_find_at_stripe(payout)
+    except gateway.GatewayError:
+        found = None
+    if found is not None:
+        payout_apply_transfer(payout_id=payout_id, transfer=found)
+        return
+    _payout_failed(payout_id=payout_id, error=error)
+
+
+def _payout_rejected(*, payout_id: int, error: gateway.GatewayError) -> None:
+    if error.code == "insufficient_capabilities_for_transfer":
+        # The account lost (or never had) the transfers capability: wait for the provider, don't fail.
+        with transaction.atomic():
+            payout = Payout.objects.select_for_update().get(pk=payout_id)
+            if payout.status != Payout.Status.PROCESSING:
+                return
+            reason = "Waiting for you to finish payout setup with Stripe."
+            _payout_set_status(payout, to=Payout.Status.ON_HOLD, reason=str(error))
+            payout.hold_reason = reason
+            payout.next_attempt_at = None
+            payout.last_error = str(error)[:2000]
+            payout.save(
+                update_fields=["status", "hold_reason", "next_attempt_at", "last_error", "updated_at"]
+            )
+        return
+    _payout_failed(payout_id=payout_id, error=str(error))
+
+
+@transaction.atomic
+def _payout_failed(*, payout_id: int, error: str) -> None:
+    payout = Payout.objects.select_for_update().get(pk=payout_id)
+    if payout.status not in (Payout.Status.PROCESSING, Payout.Status.RETRYING):
+        return
+    _payout_set_status(payout, to=Payout.Status.FAILED, reason=error)
+    payout.last_error = error[:2000]
+    payout.next_attempt_at = None
+    payout.save(update_fields=["status", "last_error", "next_attempt_at", "updated_at"])
+    transaction.on_commit(
+        partial(
+            admin_alert,
+            subject=f"Payout {payout.pk} failed",
+            body=(
+                f"{payout.amount} {payout.currency} to provider {payout.provider_id} for booking "
+                f"{payout.booking_id}: {error}. Retry it from the Payout admin once the cause is fixed."
+            ),
+        ),
+        robust=True,
+    )
+
+
+# --- Staff actions ---------------------------------------------------------------------------------------
+
+
+def payout_retry(*, payout_id: int, actor: User) -> Payout:
+    """Staff: send a failed payout again. Its first attempt's time is kept, so a retry past Stripe's key
+    window looks for the transfer before making one."""
+    with transaction.atomic():
+        payout = _lock_for_staff(payout_id)
+        if payout.status != Payout.Status.FAILED:
+            raise ValueError(f"Payout {payout.pk} is {payout.get_status_display().lower()}, not failed.")
+        _payout_set_status(payout, to=Payout.Status.SCHEDULED, reason="retry by staff", actor=actor)
+        payout.attempts = 0
+        payout.next_attempt_at = None
+        payout.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+    return payout
+
+
+def payout_hold(*, payout_id: int, actor: User | None, note: str) -> Payout:
+    """Hold a payout that has not been sent: it is never transferred while held. Refused once the transfer
+    has begun (``processing``) or happened."""
+    with transaction.atomic():
+        payout = _lock_for_staff(payout_id)
+        if payout.status not in (*Payout.RELEASABLE_STATUSES, Payout.Status.FAILED):
+            raise ValueError(
+                f"Payout {payout.pk} is {payout.get_status_display().lower()}: too late to hold it."
+            )
+        payout.is_held = True
+        payout.held_note = note[:255]
+        reason = note or "Held by our team while something is checked."
+        if payout.status != Payout.Status.ON_HOLD and payout.status != Payout.Status.FAILED:
+            _payout_set_status(payout, to=Payout.Status.ON_HOLD, reason=reason, actor=actor)
+        payout.hold_reason = reason
+        payout.save(update_fields=["is_held", "held_note", "status", "hold_reason", "updated_at"])
+        audit_record(subject=payout, action="payout.held", actor=actor, reason=reason)
+    return payout
+
+
+def payout_release_hold(*, payout_id: int, actor: User | None) -> Payout:
+    """Lift a staff hold: the payout goes with the next release run if nothing else holds it."""
+    with transaction.atomic():
+        payout = _lock_for_staff(payout_id)
+        if not payout.is_held:
+            raise ValueError(f"Payout {payout.pk} is not held.")
+        payout.is_held = False
+        payout.held_note = ""
+        if payout.status == Payout.Status.ON_HOLD:
+            _payout_set_status(payout, to=Payout.Status.SCHEDULED, reason="hold lifted", actor=actor)
+            payout.hold_reason = ""
+        payout.save(update_fields=["is_held", "held_note", "status", "hold_reason", "updated_at"])
+        audit_record(subject=payout, action="payout.hold_lifted", actor=actor)
+    return payout
+
+
+def _lock_for_staff(payout_id: int) -> Payout:
+    row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
+    Booking.objects.select_for_update().get(pk=row.booking_id)
+    Payment.objects.select_for_update().get(pk=row.payment_id)
+    return Payout.objects.select_for_update().get(pk=payout_id)
+
+
+def payouts_make_due_now(*, provider: Provider | None = None, now: datetime | None = None) -> int:
+    """Development only: move scheduled payouts' due time to now, to watch one happen without waiting the
+    hold. Returns how many moved."""
+    if not settings.DEBUG:
+        raise RuntimeError("Moving payouts' due time is for development only (DEBUG is off).")
+    rows = Payout.objects.filter(status__in=Payout.RELEASABLE_STATUSES)
+    if provider is not None:
+        rows = rows.filter(provider=provider)
+    return rows.update(due_at=now or timezone.now())
