@@ -14,4 +14,5 @@ class Command(BaseCommand):
             count = payouts_make_due_now()
         except RuntimeError as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(f"{count} payout{'s' if count != 1 else ''} now due. Run: manage.py release_payouts")
+        plural = "s" if count != 1 else ""
+        self.stdout.write(f"{count} payout{plural} now due. Run: manage.py release_payouts")
