@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from bookings.models import Booking, BookingStatusChange
+from bookings.services import BookingError
+from payments.payouts import session_complete
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -31,6 +35,21 @@ class BookingAdmin(admin.ModelAdmin):
     raw_id_fields = ("client", "provider", "service")
     inlines = [StatusChangeInline]
     date_hierarchy = "start_at"
+    actions = ["mark_complete"]
+
+    @admin.action(description="Mark the selected sessions complete (schedules the provider's payout)")
+    def mark_complete(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        for booking in queryset.order_by("pk"):
+            try:
+                session_complete(booking_id=booking.pk, actor=request.user, reason="completed by staff")  # type: ignore[arg-type]
+            except BookingError as error:
+                self.message_user(request, f"{booking.reference}: {error}", messages.WARNING)
+            else:
+                self.message_user(request, f"{booking.reference}: marked complete.")
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Actions need change permission on the changelist; every field stays read-only (below).
+        return request.user.is_staff
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # Status and money move only through services: admin shows them.

@@ -13,4 +13,5 @@ urlpatterns = [
     path("bookings/<str:reference>/paid/", views.checkout_success, name="checkout_success"),
     path("bookings/<str:reference>/checkout-cancelled/", views.checkout_cancelled, name="checkout_cancelled"),
     path("bookings/<str:reference>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<str:reference>/complete/", views.complete, name="complete"),
 ]

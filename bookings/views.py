@@ -23,7 +23,8 @@ from marketplace.forms import SignupForm
 from marketplace.money import format_money
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
 from payments import gateway
-from payments.models import Payment, Refund
+from payments.models import Payment, Payout, Refund
+from payments.payouts import session_complete
 from payments.services import (
     CancellationTermsChanged,
     CheckoutAlreadyPaid,
@@ -160,7 +161,7 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
     if provider is None:
         raise Http404
     now = timezone.now()
-    bookings = Booking.objects.filter(provider=provider).select_related("client")
+    bookings = Booking.objects.filter(provider=provider).select_related("client", "payout")
     upcoming = bookings.filter(end_at__gte=now, status=Booking.Status.CONFIRMED).order_by("start_at")
     past = (
         bookings.filter(Q(end_at__lt=now) | ~Q(status=Booking.Status.CONFIRMED))
@@ -168,8 +169,36 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
         .order_by("-start_at")[:100]
     )
     return render(
-        request, "bookings/provider_bookings.html", {"provider": provider, "upcoming": upcoming, "past": past}
+        request,
+        "bookings/provider_bookings.html",
+        {"provider": provider, "upcoming": upcoming, "past": past, "now": now},
     )
+
+
+@login_required
+@require_POST
+def complete(request: HttpRequest, reference: str) -> HttpResponse:
+    """The provider marks their session complete: its payout is scheduled after the hold."""
+    booking = _booking_for(request, reference)
+    if booking.provider.user_id != request.user.pk:
+        raise Http404  # only the session's own provider; staff complete from admin
+    try:
+        booking, payout = session_complete(booking_id=booking.pk, actor=request.user)
+    except BookingError as error:
+        messages.error(request, str(error))
+    else:
+        if payout is not None:
+            amount = format_money(payout.amount, payout.currency)
+            messages.success(
+                request,
+                f"Marked complete. Your {amount} is held until the client's time to report a problem has "
+                "passed, then sent to your Stripe account.",
+            )
+        else:
+            messages.success(request, "Marked complete.")
+    if request.POST.get("back_to") == "detail":
+        return redirect("bookings:detail", booking.reference)
+    return redirect("bookings:provider_bookings")
 
 
 @login_required
@@ -196,6 +225,11 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         and booking.hold_expires_at
         and booking.hold_expires_at > now,
         "can_cancel": booking.status == Booking.Status.CONFIRMED and booking.start_at > now,
+        "can_complete": not is_client
+        and booking.status == Booking.Status.CONFIRMED
+        and booking.start_at <= now,
+        "payout": Payout.objects.filter(booking=booking).first(),
+        "now": now,
     }
     return render(request, "bookings/detail.html", context)
 

@@ -2,8 +2,16 @@ from django.contrib import admin, messages
 from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest
 
-from payments.models import Dispute, Payment, Refund, WebhookEvent
+from marketplace.models import User
+from payments.models import Dispute, Payment, Payout, Refund, WebhookEvent
+from payments.payouts import payout_hold, payout_release_hold, payout_retry
 from payments.services import refund_retry, webhook_event_replay
+
+
+def _staff(request: HttpRequest) -> User:
+    """The signed-in staff member (admin pages are only ever served to one)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 class ReadOnlyMoneyAdmin(admin.ModelAdmin):
@@ -91,7 +99,7 @@ class RefundAdmin(ReadOnlyMoneyAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
         for refund in queryset.order_by("pk"):
             try:
-                new = refund_retry(refund_id=refund.pk, actor=request.user)  # type: ignore[arg-type]
+                new = refund_retry(refund_id=refund.pk, actor=_staff(request))
             except ValueError as error:
                 self.message_user(request, str(error), messages.WARNING)
                 continue
@@ -161,6 +169,70 @@ class WebhookEventAdmin(ReadOnlyMoneyAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         # Actions need change permission on the changelist; the form itself stays read-only (no fields
         # are editable because every field is read-only below).
+        return request.user.is_staff
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyMoneyAdmin):
+    """Money and status are read-only: they change only through the actions, which call the payout services
+    (locks, audit entries) and never touch a payout whose transfer has begun."""
+
+    list_display = (
+        "pk",
+        "booking",
+        "provider",
+        "amount",
+        "currency",
+        "status",
+        "due_at",
+        "hold_reason",
+        "attempts",
+        "transfer_id",
+        "paid_at",
+    )
+    list_filter = ("status", "is_held", ("due_at", admin.DateFieldListFilter), "provider")
+    search_fields = ("booking__reference", "transfer_id", "provider__display_name")
+    date_hierarchy = "due_at"
+    actions = ["retry", "hold", "release_hold"]
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Payout], action, done: str) -> None:
+        for payout in queryset.order_by("pk"):
+            try:
+                action(payout)
+            except ValueError as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                self.message_user(request, f"Payout {payout.pk}: {done}.")
+
+    @admin.action(description="Retry the selected failed payouts")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda p: payout_retry(payout_id=p.pk, actor=_staff(request)),
+            "will be sent with the next release",
+        )
+
+    @admin.action(description="Hold the selected payouts (never sent while held)")
+    def hold(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        note = f"Held by {request.user.get_username()}"
+        self._each(
+            request, queryset, lambda p: payout_hold(payout_id=p.pk, actor=_staff(request), note=note), "held"
+        )
+
+    @admin.action(description="Release the hold on the selected payouts")
+    def release_hold(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda p: payout_release_hold(payout_id=p.pk, actor=_staff(request)),
+            "hold lifted",
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_staff
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:

@@ -64,3 +64,14 @@ def _no_stripe_by_accident(settings):
 def _media_in_tmp(settings, tmp_path):
     """Uploaded files (provider photos) go to a throwaway folder, never into the checkout's media/."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _stripe_namespace_per_test():
+    """The installation's key namespace is cached per process; a transactional test's flush deletes its row.
+    Clearing the cache makes every test (and the worker processes it starts) read the same row."""
+    from payments.namespace import _database_namespace
+
+    _database_namespace.cache_clear()
+    yield
+    _database_namespace.cache_clear()

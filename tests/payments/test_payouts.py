@@ -1,0 +1,377 @@
+"""Completion and payouts: the provider's share, held for PAYOUT_HOLD_HOURS, transferred exactly once."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import close_old_connections
+from django.utils import timezone
+
+from bookings.models import Booking
+from bookings.services import InvalidTransitionError, booking_create
+from payments import gateway
+from payments.models import Payout, Refund
+from payments.namespace import booking_transfer_group, stripe_key
+from payments.payouts import (
+    payout_execute,
+    payout_hold,
+    payout_release_hold,
+    payout_retry,
+    payouts_release,
+    provider_share,
+    session_complete,
+    sessions_auto_complete,
+)
+from payments.services import booking_cancel_with_refund, checkout_start, payment_sync_from_session
+from providers.models import Provider
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_payable(provider: Provider, stripe_emulator) -> str:
+    """Give ``provider`` an onboarded Express account at the emulator, as Connect onboarding would."""
+    account = gateway.connect_account_create(
+        email=provider.user.email,
+        country="US",
+        metadata={"provider_id": str(provider.pk)},
+        idempotency_key=stripe_key(f"account-{provider.pk}"),
+    )
+    stripe_emulator.complete_onboarding(account.id)
+    Provider.objects.filter(pk=provider.pk).update(
+        stripe_account_id=account.id,
+        payout_country="US",
+        stripe_transfers_capability="active",
+        stripe_details_submitted=True,
+        stripe_payouts_enabled=True,
+        payouts_blocked_reason="",
+    )
+    return account.id
+
+
+def paid_booking(client, service, start, stripe_emulator) -> Booking:
+    booking = booking_create(client=client, service=service, start_at=start)
+    payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.pay(payment.checkout_session_id)
+    payment_sync_from_session(session_id=payment.checkout_session_id)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    return booking
+
+
+@pytest.fixture
+def confirmed(client_user, bookable_service, slot, stripe_emulator):
+    return paid_booking(client_user, bookable_service, slot, stripe_emulator)
+
+
+def _complete_and_pass_the_hold(booking, settings) -> tuple[Payout, timezone.datetime]:
+    done_at = booking.start_at + timedelta(hours=1)
+    _, payout = session_complete(booking_id=booking.pk, actor=booking.provider.user, now=done_at)
+    assert payout is not None
+    return payout, done_at + timedelta(hours=settings.PAYOUT_HOLD_HOURS, minutes=1)
+
+
+def _transfers(stripe_emulator) -> list[dict]:
+    return list(stripe_emulator.state()["transfers"].values())
+
+
+# Amounts ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("refunded", [0, 1, 2500, 4998, 4999])
+def test_the_three_parts_always_add_up_to_what_was_charged(refunded):
+    booking = Booking(price_amount=4999, platform_fee_amount=500, provider_amount=4499)
+
+    provider_part = provider_share(booking=booking, kept=4999 - refunded)
+    platform_part = 4999 - refunded - provider_part
+
+    assert provider_part + platform_part + refunded == 4999
+    assert provider_part >= 0
+    assert platform_part >= 0
+    if refunded == 0:
+        assert provider_part == 4499
+    if refunded == 4999:
+        assert provider_part == 0
+
+
+def test_provider_share_of_a_partial_amount_is_split_by_the_frozen_fee():
+    booking = Booking(price_amount=4999, platform_fee_amount=500, provider_amount=4499)
+
+    assert provider_share(booking=booking, kept=2499) == 2249  # 2499 * 4499 / 4999 = 2249.05
+
+
+# Completion ------------------------------------------------------------------------------------------------
+
+
+def test_marking_complete_before_the_start_is_refused(confirmed):
+    with pytest.raises(InvalidTransitionError, match="once it has started"):
+        session_complete(booking_id=confirmed.pk, actor=confirmed.provider.user)
+
+    confirmed.refresh_from_db()
+    assert confirmed.status == Booking.Status.CONFIRMED
+    assert not Payout.objects.exists()
+
+
+def test_completing_schedules_the_providers_share_after_the_hold(confirmed, settings):
+    done_at = confirmed.start_at + timedelta(minutes=70)
+
+    booking, payout = session_complete(booking_id=confirmed.pk, actor=confirmed.provider.user, now=done_at)
+
+    assert booking.status == Booking.Status.COMPLETED
+    assert (payout.amount, payout.status) == (confirmed.provider_amount, Payout.Status.SCHEDULED)
+    assert payout.due_at == done_at + timedelta(hours=settings.PAYOUT_HOLD_HOURS)
+    again, same = session_complete(booking_id=confirmed.pk, actor=None, now=done_at + timedelta(hours=1))
+    assert same.pk == payout.pk
+    assert Payout.objects.count() == 1
+
+
+def test_auto_complete_moves_only_overdue_confirmed_sessions(
+    client_user, other_client_user, bookable_service, stripe_emulator, settings
+):
+    from tests.fixtures.bookings import first_slot
+
+    overdue = paid_booking(client_user, bookable_service, first_slot(bookable_service), stripe_emulator)
+    recent = paid_booking(
+        other_client_user, bookable_service, first_slot(bookable_service, after_days=5), stripe_emulator
+    )
+    now = overdue.end_at + timedelta(hours=settings.AUTO_COMPLETE_HOURS, minutes=1)
+    assert recent.end_at > now - timedelta(hours=settings.AUTO_COMPLETE_HOURS)
+
+    assert sessions_auto_complete(now=now) == 1
+
+    overdue.refresh_from_db()
+    recent.refresh_from_db()
+    assert overdue.status == Booking.Status.COMPLETED
+    assert recent.status == Booking.Status.CONFIRMED
+    assert Payout.objects.get().booking_id == overdue.pk
+
+
+def test_a_late_cancellation_that_keeps_money_owes_the_provider_their_share(
+    confirmed, stripe_emulator, settings
+):
+    settings.LATE_CANCELLATION_REFUND_PERCENT = 50
+    late = confirmed.start_at - timedelta(hours=2)
+
+    booking_cancel_with_refund(booking_id=confirmed.pk, actor=confirmed.client, by_client=True, now=late)
+
+    payout = Payout.objects.get()
+    refund = Refund.objects.get()
+    kept = confirmed.price_amount - refund.amount
+    assert payout.amount == provider_share(booking=confirmed, kept=kept)
+    assert payout.due_at == late + timedelta(hours=settings.PAYOUT_HOLD_HOURS)
+
+
+def test_a_full_refund_owes_the_provider_nothing(confirmed, stripe_emulator):
+    booking_cancel_with_refund(booking_id=confirmed.pk, actor=confirmed.provider.user, by_client=False)
+
+    assert not Payout.objects.exists()
+
+
+# Release ---------------------------------------------------------------------------------------------------
+
+
+def test_a_due_payout_becomes_one_transfer_to_the_provider(
+    confirmed, stripe_emulator, settings, django_capture_on_commit_callbacks
+):
+    account = make_payable(confirmed.provider, stripe_emulator)
+    payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
+
+    assert payouts_release(now=after_hold - timedelta(hours=1)).sent == 0  # not due yet
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = payouts_release(now=after_hold)
+    payout_execute(payout_id=payout.pk, now=after_hold)
+
+    payout.refresh_from_db()
+    [transfer] = _transfers(stripe_emulator)
+    assert summary.sent == 1
+    assert payout.status == Payout.Status.PAID
+    assert payout.transfer_id == transfer["id"]
+    assert transfer["amount"] == confirmed.provider_amount
+    assert transfer["destination"] == account
+    assert transfer["source_transaction"] == confirmed.payments.get().charge_id
+    assert transfer["transfer_group"] == booking_transfer_group(confirmed.pk)
+    [request] = stripe_emulator.requests(method="POST", path="/v1/transfers")
+    assert request["idempotency_key"] == stripe_key(f"payout-{payout.pk}")
+    assert any("on its way" in m.subject for m in mail.outbox if m.to == [confirmed.provider.user.email])
+
+
+def test_a_provider_without_payouts_set_up_waits_with_the_reason_shown(confirmed, stripe_emulator, settings):
+    payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
+
+    summary = payouts_release(now=after_hold)
+
+    payout.refresh_from_db()
+    assert summary.waiting == 1
+    assert payout.status == Payout.Status.ON_HOLD
+    assert "payout" in payout.hold_reason.lower()
+    assert not _transfers(stripe_emulator)
+
+    make_payable(confirmed.provider, stripe_emulator)
+    payouts_release(now=after_hold)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+
+
+def test_a_held_payout_is_never_transferred_until_released(confirmed, stripe_emulator, settings, staff_user):
+    make_payable(confirmed.provider, stripe_emulator)
+    payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
+    payout_hold(payout_id=payout.pk, actor=staff_user, note="Client wrote to support")
+
+    payouts_release(now=after_hold)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.ON_HOLD
+    assert payout.hold_reason == "Client wrote to support"
+    assert not _transfers(stripe_emulator)
+
+    payout_release_hold(payout_id=payout.pk, actor=staff_user)
+    payouts_release(now=after_hold)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+
+
+# Exactly once ----------------------------------------------------------------------------------------------
+
+
+def test_a_worker_dying_after_stripe_accepted_the_transfer_pays_once(
+    confirmed, stripe_emulator, settings, monkeypatch
+):
+    make_payable(confirmed.provider, stripe_emulator)
+    payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
+    import payments.payouts as payouts_module
+
+    real_apply = payouts_module.payout_apply_transfer
+
+    def die(**kwargs):
+        raise SystemExit("worker killed between Stripe's answer and our commit")
+
+    monkeypatch.setattr(payouts_module, "payout_apply_transfer", die)
+    with pytest.raises(SystemExit):
+        payouts_release(now=after_hold)
+    monkeypatch.setattr(payouts_module, "payout_apply_transfer", real_apply)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PROCESSING
+    assert len(_transfers(stripe_emulator)) == 1
+
+    # The lease lapses; the next release run hands it to a task again, whose call replays Stripe's answer.
+    payouts_release(now=after_hold + timedelta(minutes=3))
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert len(_transfers(stripe_emulator)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_release_runs_at_once_pay_each_payout_once(
+    client_user, bookable_service, stripe_emulator, settings
+):
+    from tests.fixtures.bookings import first_slot
+
+    make_payable(bookable_service.provider, stripe_emulator)
+    payouts = []
+    for day in range(3, 9):
+        client = UserFactory()
+        booking = paid_booking(client, bookable_service, first_slot(bookable_service, after_days=day), stripe_emulator)
+        payout, _ = _complete_and_pass_the_hold(booking, settings)
+        payouts.append(payout)
+    later = max(p.due_at for p in payouts) + timedelta(minutes=1)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait()
+            payouts_release(now=later)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert set(Payout.objects.values_list("status", flat=True)) == {Payout.Status.PAID}
+    assert len(_transfers(stripe_emulator)) == len(payouts)
+
+
+def test_a_retry_after_25_hours_adopts_the_transfer_stripe_already_made(confirmed, stripe_emulator, settings):
+    make_payable(confirmed.provider, stripe_emulator)
+    payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
+    settings.STRIPE_HTTP_TIMEOUT_SECONDS = 1
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_emulator.set_faults("POST /v1/transfers=timeout", delay=10)  # made at Stripe, answer lost
+
+    payouts_release(now=after_hold)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.RETRYING
+    stripe_emulator.clear_faults()
+
+    stripe_emulator.age_idempotency_keys(25 * 3600)  # Stripe has forgotten the key
+    a_day_later = after_hold + timedelta(hours=25)
+    payouts_release(now=a_day_later)
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert len(_transfers(stripe_emulator)) == 1
+
+
+def test_a_payout_that_keeps_failing_alerts_and_staff_can_retry(
+    confirmed, stripe_emulator, settings, staff_user, django_capture_on_commit_callbacks
+):
+    settings.ADMIN_ALERT_EMAILS = ["ops@example.com"]
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.PAYOUT_MAX_ATTEMPTS = 2
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    make_payable(confirmed.provider, stripe_emulator)
+    payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
+    stripe_emulator.set_faults("POST /v1/transfers=503")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payouts_release(now=after_hold)
+        payouts_release(now=after_hold + timedelta(hours=1))
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.FAILED
+    assert any(f"Payout {payout.pk} failed" in m.subject for m in mail.outbox if m.to == ["ops@example.com"])
+
+    stripe_emulator.clear_faults()
+    payout_retry(payout_id=payout.pk, actor=staff_user)
+    payouts_release(now=after_hold + timedelta(hours=2))
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert len(_transfers(stripe_emulator)) == 1
+
+
+def test_payouts_under_injected_faults_are_each_paid_exactly_once(
+    client_user, bookable_service, stripe_emulator, settings
+):
+    """Many payouts, one in five Stripe calls failing (5xx before the work, and timeouts after it): every
+    payout ends paid, with exactly one transfer each."""
+    from tests.fixtures.bookings import first_slot
+
+    settings.STRIPE_HTTP_TIMEOUT_SECONDS = 1
+    make_payable(bookable_service.provider, stripe_emulator)
+    payouts = []
+    for day in range(3, 23):
+        client = UserFactory()
+        booking = paid_booking(client, bookable_service, first_slot(bookable_service, after_days=day), stripe_emulator)
+        payout, _ = _complete_and_pass_the_hold(booking, settings)
+        payouts.append(payout)
+    stripe_emulator.set_faults("POST /v1/transfers=500:0.1", "POST /v1/transfers=timeout:0.1", delay=2)
+    now = max(p.due_at for p in payouts) + timedelta(minutes=1)
+
+    for _ in range(12):  # release runs, each later than the last retry's backoff
+        payouts_release(now=now)
+        if set(Payout.objects.values_list("status", flat=True)) == {Payout.Status.PAID}:
+            break
+        now += timedelta(hours=3)
+
+    stripe_emulator.clear_faults()
+    assert set(Payout.objects.values_list("status", flat=True)) == {Payout.Status.PAID}
+    transfers = _transfers(stripe_emulator)
+    assert len(transfers) == len(payouts)
+    assert sorted(t["metadata"]["payout_id"] for t in transfers) == sorted(str(p.pk) for p in payouts)
