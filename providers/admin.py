@@ -40,10 +40,30 @@ class ProviderAdmin(admin.ModelAdmin):
         "is_active",
         "next_available_at",
     )
-    list_filter = ("is_active", "category")
+    list_filter = ("is_active", "category", "stripe_transfers_capability")
     search_fields = ("display_name", "user__email", "slug", "city")
     raw_id_fields = ("user",)
-    readonly_fields = ("next_available_at", "rating_average", "rating_count", "created_at", "updated_at")
+    # Payout fields mirror Stripe and are written only by payments.connect: shown, never edited here.
+    PAYOUT_FIELDS = (
+        "payout_country",
+        "stripe_account_id",
+        "stripe_transfers_capability",
+        "stripe_details_submitted",
+        "stripe_payouts_enabled",
+        "stripe_requirements_due",
+        "stripe_requirements_pending",
+        "stripe_disabled_reason",
+        "payouts_blocked_reason",
+        "stripe_synced_at",
+    )
+    readonly_fields = (
+        "next_available_at",
+        "rating_average",
+        "rating_count",
+        "created_at",
+        "updated_at",
+        *PAYOUT_FIELDS,
+    )
     fieldsets = (
         (None, {"fields": ("user", "display_name", "slug", "is_active")}),
         ("Profile", {"fields": ("headline", "bio", "photo", "category", "city", "timezone")}),
@@ -52,6 +72,14 @@ class ProviderAdmin(admin.ModelAdmin):
             {
                 "fields": ("platform_fee_percent",),
                 "description": "Staff only: leave empty for the platform's default fee.",
+            },
+        ),
+        (
+            "Payouts (Stripe Connect)",
+            {
+                "fields": PAYOUT_FIELDS,
+                "description": "As Stripe last reported it; the provider's onboarding and Stripe's "
+                "account.updated events keep it current.",
             },
         ),
         (

@@ -45,9 +45,23 @@ class ProviderQuerySet(models.QuerySet):
             category__isnull=False,
         ).exclude(Q(display_name="") | Q(headline="") | Q(bio="") | Q(city=""))
 
+    def can_receive_payouts(self) -> "ProviderQuerySet":
+        """Providers whose Stripe account can receive transfers now (the same rule as
+        ``Provider.can_receive_payouts``)."""
+        return self.filter(stripe_account_id__isnull=False, stripe_transfers_capability="active")
+
 
 class Provider(models.Model):
     """A person who offers sessions. Any user becomes a provider by having one of these."""
+
+    class PayoutSetup(models.TextChoices):
+        """Where the provider's Stripe Connect onboarding stands (``payout_setup``)."""
+
+        NOT_STARTED = "not_started", "Not started"
+        DETAILS_MISSING = "details_missing", "Details missing"
+        UNDER_REVIEW = "under_review", "Under review"
+        READY = "ready", "Ready"
+        REJECTED = "rejected", "Turned down by Stripe"
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider")
     display_name = models.CharField(max_length=120)
@@ -99,6 +113,49 @@ class Provider(models.Model):
     is_listed = models.BooleanField(default=False, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
 
+    # Payouts: the Stripe Connect Express account and its state as Stripe last reported it. Written only by
+    # payments.connect (onboarding, the return page and account.updated), which owns every Stripe call.
+    stripe_account_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True, editable=False, help_text="acct_..."
+    )
+    payout_country = models.CharField(
+        max_length=2,
+        blank=True,
+        editable=False,
+        help_text="ISO 3166-1 alpha-2 (upper case) of the Stripe account; chosen before it is opened.",
+    )
+    stripe_transfers_capability = models.CharField(
+        max_length=16,
+        blank=True,
+        editable=False,
+        help_text="The account's transfers capability: active / pending / inactive; empty before one.",
+    )
+    stripe_details_submitted = models.BooleanField(default=False, editable=False)
+    stripe_payouts_enabled = models.BooleanField(default=False, editable=False)
+    stripe_requirements_due = models.JSONField(
+        default=list, blank=True, editable=False, help_text="Stripe's requirements.currently_due."
+    )
+    stripe_requirements_pending = models.JSONField(
+        default=list, blank=True, editable=False, help_text="Stripe's requirements.pending_verification."
+    )
+    stripe_disabled_reason = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Stripe's requirements.disabled_reason."
+    )
+    stripe_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    payouts_blocked_reason = models.CharField(
+        max_length=255,
+        blank=True,
+        default="Payouts are not set up yet.",
+        editable=False,
+        help_text="Why money cannot be transferred to this provider now, in words fit to show them; "
+        "empty when it can.",
+    )
+    stripe_links_created = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Onboarding and dashboard links asked of Stripe; numbers their idempotency keys.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,6 +187,15 @@ class Provider(models.Model):
             models.CheckConstraint(
                 condition=Q(booking_horizon_days__gte=1), name="providers_provider_horizon_min"
             ),
+            models.CheckConstraint(
+                condition=Q(payout_country="") | Q(payout_country__regex=r"^[A-Z]{2}$"),
+                name="providers_provider_payout_country_iso2",
+            ),
+            # A Stripe account is always created for a country: the country is stored first.
+            models.CheckConstraint(
+                condition=Q(stripe_account_id__isnull=True) | ~Q(payout_country=""),
+                name="providers_provider_account_has_country",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -147,6 +213,29 @@ class Provider(models.Model):
             if self.platform_fee_percent is not None
             else settings.PLATFORM_FEE_PERCENT
         )
+
+    @property
+    def can_receive_payouts(self) -> bool:
+        """True when Stripe lets us transfer money to the provider: their account's transfers capability is
+        active. ``payouts_blocked_reason`` says why not otherwise."""
+        return bool(self.stripe_account_id) and self.stripe_transfers_capability == "active"
+
+    @property
+    def payout_setup(self) -> str:
+        """A ``PayoutSetup`` value: what the provider still has to do (or wait for) before being paid."""
+        if not self.stripe_account_id:
+            return self.PayoutSetup.NOT_STARTED
+        if self.can_receive_payouts:
+            return self.PayoutSetup.READY
+        if self.stripe_disabled_reason.startswith("rejected"):
+            return self.PayoutSetup.REJECTED
+        pending = set(self.stripe_requirements_pending)
+        if any(name not in pending for name in self.stripe_requirements_due):
+            return self.PayoutSetup.DETAILS_MISSING
+        if self.stripe_details_submitted:
+            # Everything asked for is in; Stripe is verifying it (or the capability is still pending).
+            return self.PayoutSetup.UNDER_REVIEW
+        return self.PayoutSetup.DETAILS_MISSING
 
 
 class Service(models.Model):
