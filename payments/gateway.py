@@ -713,18 +713,35 @@ def transfer_list_by_group(*, transfer_group: str) -> list[Transfer]:
 # Connect ------------------------------------------------------------------------------------------
 
 
+SERVICE_AGREEMENTS = ("full", "recipient")
+
+
 def connect_account_create(
-    *, email: str, country: str, metadata: Mapping[str, str], idempotency_key: str
+    *,
+    email: str,
+    country: str,
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+    service_agreement: str = "full",
 ) -> ConnectAccount:
     """An Express account that can receive transfers (the `transfers` capability becomes active once the
-    provider finishes onboarding)."""
-    params = {
+    provider finishes onboarding).
+
+    `service_agreement`: `full` (Stripe's default, sent as nothing) for an account in the platform's own
+    country; `recipient` (sent as `tos_acceptance[service_agreement]`) for a cross-border account, which
+    Stripe requires: such an account receives transfers only and cannot take payments itself.
+    """
+    if service_agreement not in SERVICE_AGREEMENTS:
+        raise ValueError(f"service_agreement must be one of {SERVICE_AGREEMENTS}")
+    params: dict[str, Any] = {
         "type": "express",
         "country": country,
         "email": email,
         "capabilities": {"transfers": {"requested": True}},
         "metadata": dict(metadata),
     }
+    if service_agreement != "full":
+        params["tos_acceptance"] = {"service_agreement": service_agreement}
     account = _call(stripe_client().v1.accounts.create, params, _options(idempotency_key))
     return ConnectAccount.from_stripe(_as_dict(account))
 
