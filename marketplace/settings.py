@@ -204,6 +204,9 @@ ADMINS = [("Admin", address) for address in ADMIN_ALERT_EMAILS]
 # --- Money --------------------------------------------------------------------------------------------
 
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd").lower()
+# ISO 3166-1 alpha-2 country of the platform's Stripe account: decides where providers can be paid out
+# (payments/connect.py: the same country, or cross-border within the US / UK / EEA / Canada / Switzerland).
+PLATFORM_COUNTRY = env.str("PLATFORM_COUNTRY", default="US").upper()
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
 PAYOUT_HOLD_HOURS = env.int("PAYOUT_HOLD_HOURS", default=72)
 # A confirmed session nobody marks complete is completed by the system this long after its end, so the

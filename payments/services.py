@@ -41,6 +41,7 @@ from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User
 from notifications.services import admin_alert, notification_queue
 from payments import gateway
+from payments.connect import connect_on_account_updated
 from payments.models import Dispute, Payment, Refund, WebhookEvent
 from payments.namespace import booking_transfer_group, our_metadata, stripe_key
 from payments.payouts import payout_schedule
@@ -1187,6 +1188,7 @@ WEBHOOK_HANDLERS = {
     "charge.dispute.closed": _on_dispute,
     "charge.dispute.funds_withdrawn": _on_dispute,
     "charge.dispute.funds_reinstated": _on_dispute,
+    "account.updated": connect_on_account_updated,
 }
 
 

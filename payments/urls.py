@@ -1,10 +1,15 @@
 from django.urls import path
 
-from payments import views
+from payments import connect_views, views
 
 app_name = "payments"
 
 urlpatterns = [
     path("webhooks/stripe/", views.stripe_webhook, name="stripe_webhook"),
     path("webhooks/stripe/connect/", views.stripe_connect_webhook, name="stripe_connect_webhook"),
+    # Payout setup lives in the provider dashboard's URL space; payments owns it because it talks to Stripe.
+    path("dashboard/payouts/setup/", connect_views.connect_setup, name="connect_setup"),
+    path("dashboard/payouts/setup/refresh/", connect_views.connect_refresh, name="connect_refresh"),
+    path("dashboard/payouts/setup/return/", connect_views.connect_return, name="connect_return"),
+    path("dashboard/payouts/stripe-dashboard/", connect_views.connect_express, name="connect_express"),
 ]
