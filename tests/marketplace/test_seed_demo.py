@@ -67,3 +67,51 @@ def test_seed_demo_without_an_emulator_seeds_the_unpaid_states_and_says_so(capsy
 
     assert set(Booking.objects.values_list("status", flat=True)) == {"pending_payment", "expired"}
     assert "paid states skipped" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_seed_demo_sets_up_one_providers_payouts_and_leaves_one_unfinished(stripe_emulator, capsys):
+    call_command("seed_demo")
+
+    ready = Provider.objects.get(user__email="provider@example.com")
+    unfinished = Provider.objects.get(user__email="lena@example.com")
+    assert ready.can_receive_payouts
+    assert ready.payout_country == unfinished.payout_country == "US"
+    assert unfinished.payout_setup == Provider.PayoutSetup.DETAILS_MISSING
+    accounts = stripe_emulator.state()["accounts"]
+    assert set(accounts) == {ready.stripe_account_id, unfinished.stripe_account_id}
+    assert accounts[ready.stripe_account_id]["capabilities"] == {"transfers": "active"}
+    assert Provider.objects.exclude(stripe_account_id=None).count() == 2
+    out = capsys.readouterr().out
+    assert "[1/2] payouts: Priya Patel: ready (created)" in out
+    assert "[2/2] payouts: Lena Okafor: details missing (created)" in out
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_opens_no_second_payout_account(stripe_emulator, capsys):
+    call_command("seed_demo")
+    accounts = set(stripe_emulator.state()["accounts"])
+
+    call_command("seed_demo")
+
+    assert set(stripe_emulator.state()["accounts"]) == accounts
+    assert Provider.objects.get(user__email="provider@example.com").can_receive_payouts
+    assert "[1/2] payouts: Priya Patel: ready (exists)" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_seed_demo_without_an_emulator_leaves_payouts_unset_and_says_so(capsys):
+    call_command("seed_demo")
+
+    assert not Provider.objects.exclude(stripe_account_id=None).exists()
+    assert "payouts: skipped" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_demo_providers_with_payouts_live_where_the_platform_pays_out(capsys):
+    call_command("seed_demo")
+
+    for email in ("provider@example.com", "lena@example.com"):
+        provider = Provider.objects.get(user__email=email)
+        assert provider.timezone.startswith("America/")
+        assert provider.user.timezone.startswith("America/")

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from bookings.demo import seed_demo_bookings
 from marketplace.models import User
+from payments.demo import seed_demo_payout_accounts
 from providers.models import Category, Provider
 from providers.services import (
     availability_rules_set,
@@ -25,8 +26,10 @@ CLIENTS = [
     ("maria@example.com", "Maria Lopez", "Europe/Madrid"),
     ("kenji@example.com", "Kenji Sato", "Asia/Tokyo"),
 ]
+# The first and the last live in the platform's country (the US by default), where payouts work: seed_demo
+# sets up Priya's payouts fully and leaves Lena's unfinished.
 PROVIDER_USERS = [
-    ("provider@example.com", "Priya Patel", "Europe/London"),
+    ("provider@example.com", "Priya Patel", "America/New_York"),
     ("tom@example.com", "Tom Becker", "Europe/Berlin"),
     ("lena@example.com", "Lena Okafor", "America/Chicago"),
 ]
@@ -52,10 +55,10 @@ DEMO_PROVIDERS = [
     (
         "provider@example.com",
         "Priya Patel",
-        "Europe/London",
-        "London",
+        "America/New_York",
+        "Boston",
         "tutoring",
-        "Maths and physics tutor for GCSE and A level",
+        "Maths and physics tutor for SAT, AP and college admissions",
         WEEKDAYS_SPLIT,
         [("Maths lesson", 60, 4500, "online"), ("Exam preparation block", 120, 8500, "online")],
     ),
@@ -384,9 +387,20 @@ class Command(BaseCommand):
             provider=Provider.objects.get(user__email=PROVIDER_USERS[0][0]),
             say=self.stdout.write,
         )
+        seed_demo_payout_accounts(
+            ready=Provider.objects.get(user__email=PROVIDER_USERS[0][0]),
+            unfinished=Provider.objects.get(user__email=PROVIDER_USERS[2][0]),
+            say=self.stdout.write,
+        )
         self.stdout.write(self.style.SUCCESS("\nDemo data ready. Log in at /accounts/login/ with:"))
-        for email, _name, _zone in [STAFF, *CLIENTS[:1], *PROVIDER_USERS[:1]]:
-            self.stdout.write(f"  {email:<24} password: {DEMO_PASSWORD}")
+        logins = [
+            (STAFF[0], "staff"),
+            (CLIENTS[0][0], "client"),
+            (PROVIDER_USERS[0][0], "provider, payouts set up"),
+            (PROVIDER_USERS[2][0], "provider, payout setup unfinished"),
+        ]
+        for email, role in logins:
+            self.stdout.write(f"  {email:<24} password: {DEMO_PASSWORD}  ({role})")
         self.stdout.write("  (staff can also use /admin/; every demo account has the same password)")
 
     def _user(self, *, email: str, name: str, zone: str, is_staff: bool) -> tuple[User, bool]:
