@@ -41,7 +41,8 @@ def _render(
         {
             "provider": provider,
             "setup": provider.payout_setup,
-            "form": form or PayoutCountryForm(),
+            # A country chosen before Stripe failed to answer stays chosen.
+            "form": form or PayoutCountryForm(initial={"country": provider.payout_country}),
             "missing": missing_details(provider),
             "pending": requirement_labels(provider.stripe_requirements_pending),
             "country": payout_country_terms(provider.payout_country) if provider.payout_country else None,

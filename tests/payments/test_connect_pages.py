@@ -144,6 +144,7 @@ def test_stripe_unreachable_says_so_and_keeps_the_country(as_provider, provider,
     response = as_provider.post(SETUP, {"country": "US"}, follow=True)
 
     assert "We could not reach Stripe" in _text(response)
+    assert '<option value="US" selected>United States</option>' in _text(response)
     provider.refresh_from_db()
     assert (provider.stripe_account_id, provider.payout_country) == (None, "US")
 
