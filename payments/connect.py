@@ -214,11 +214,24 @@ class ConnectError(Exception):
     """Onboarding cannot go on; the message is fit to show the provider."""
 
 
+def _namespace() -> str:
+    return getattr(settings, "STRIPE_KEY_NAMESPACE", "")
+
+
 def _idempotency_key(name: str) -> str:
     # Two installations sharing one Stripe account (staging, CI, a reset development database) must never
     # replay each other's answers.
-    namespace = getattr(settings, "STRIPE_KEY_NAMESPACE", "")
+    namespace = _namespace()
     return f"{namespace}-{name}" if namespace else name
+
+
+def _account_metadata(provider: Provider) -> dict[str, str]:
+    # The namespace tells installations sharing one Stripe account apart: each one's Connect endpoint hears
+    # about every connected account, and must adopt (see _adopt) only its own.
+    metadata = {"provider_id": str(provider.pk)}
+    if _namespace():
+        metadata["namespace"] = _namespace()
+    return metadata
 
 
 def _site_url(name: str) -> str:
@@ -263,7 +276,7 @@ def connect_account_open(*, provider_id: int, country: str | None, actor: User |
         account = gateway.connect_account_create(
             email=provider.user.email,
             country=terms.code,
-            metadata={"provider_id": str(provider.pk)},
+            metadata=_account_metadata(provider),
             service_agreement=terms.service_agreement,
             idempotency_key=_idempotency_key(f"connect-account-{provider.pk}-{terms.code}"),
         )
@@ -334,8 +347,8 @@ def connect_onboarding_link(*, provider_id: int, actor: User | None = None) -> s
 def connect_onboarding_start(
     *, provider_id: int, country: str | None = None, actor: User | None = None
 ) -> str:
-    """ "Set up payouts" / "Continue setup": open the account if needed (see ``connect_account_open``) and
-    return the URL of a fresh onboarding link to send the provider to."""
+    """What "Set up payouts" and "Continue setup" do: open the account if needed (``connect_account_open``)
+    and return the URL of a fresh onboarding link to send the provider to."""
     connect_account_open(provider_id=provider_id, country=country, actor=actor)
     return connect_onboarding_link(provider_id=provider_id, actor=actor)
 
@@ -404,22 +417,31 @@ def connect_provider_sync(*, provider_id: int) -> Provider:
 
 
 def _adopt(account: gateway.ConnectAccount) -> Provider | None:
+    """The locked provider an account we never stored was opened for, if it is really theirs: made by this
+    installation, for a provider without an account, in the country they chose."""
     provider_id = account.metadata.get("provider_id", "")
-    if not provider_id.isdigit():
+    if not provider_id.isdigit() or account.metadata.get("namespace", "") != _namespace():
         return None
     provider = Provider.objects.select_for_update().filter(pk=int(provider_id)).first()
-    if provider is None or provider.stripe_account_id is not None:
+    country = str(account.raw.get("country") or "").upper()
+    if (
+        provider is None
+        or provider.stripe_account_id is not None
+        or provider.payout_country not in ("", country)
+        or payout_country_terms(country) is None
+    ):
         if provider is not None:
             logger.warning(
-                "Stripe account %s names provider %s, who already has %s: left alone",
+                "Stripe account %s (%s) names provider %s (account %s, country %s): left alone",
                 account.id,
+                country,
                 provider.pk,
                 provider.stripe_account_id,
+                provider.payout_country,
             )
         return None
-    country = str(account.raw.get("country") or "").upper()
     provider.stripe_account_id = account.id
-    provider.payout_country = country or provider.payout_country
+    provider.payout_country = country
     provider.save(update_fields=["stripe_account_id", "payout_country", "updated_at"])
     audit_record(
         subject=provider,

@@ -104,7 +104,7 @@ def connect_return(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def connect_express(request: HttpRequest) -> HttpResponse:
-    """ "Open Stripe Express dashboard": a fresh single-use login link, once payouts are ready."""
+    """The "Open Stripe Express dashboard" button: a fresh single-use login link, once payouts are ready."""
     provider = _own_provider(request)
     try:
         url = connect_dashboard_link(provider_id=provider.pk, actor=provider.user)

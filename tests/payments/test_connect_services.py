@@ -369,6 +369,32 @@ def test_an_account_we_never_stored_is_adopted_from_its_metadata(stripe_emulator
     assert AuditEntry.objects.get(action="provider.stripe_account").data["adopted"] is True
 
 
+def test_an_account_of_another_installation_sharing_the_stripe_account_is_not_adopted(
+    stripe_emulator, provider, settings
+):
+    settings.STRIPE_KEY_NAMESPACE = "staging"
+    theirs = gateway.connect_account_create(
+        email="someone@example.com",
+        country="US",
+        metadata={"provider_id": str(provider.pk), "namespace": "ci"},
+        idempotency_key="ci-connect-account",
+    )
+
+    assert connect_account_sync(account_id=theirs.id) is None
+
+    provider.refresh_from_db()
+    assert provider.stripe_account_id is None
+
+
+def test_the_installations_namespace_is_in_the_accounts_metadata(stripe_emulator, provider, settings):
+    settings.STRIPE_KEY_NAMESPACE = "staging"
+
+    account_id = open_account(provider)
+
+    metadata = stripe_emulator.state()["accounts"][account_id]["metadata"]
+    assert metadata == {"provider_id": str(provider.pk), "namespace": "staging"}
+
+
 def test_an_account_naming_a_provider_who_has_one_is_left_alone(stripe_emulator, provider):
     mine = open_account(provider)
     stray = gateway.connect_account_create(
