@@ -30,6 +30,7 @@ from marketplace.audit import audit_record
 from marketplace.models import User
 from payments import gateway
 from payments.models import WebhookEvent
+from payments.namespace import is_ours, our_metadata, stripe_key
 from providers.models import Provider
 
 logger = logging.getLogger(__name__)
@@ -214,26 +215,6 @@ class ConnectError(Exception):
     """Onboarding cannot go on; the message is fit to show the provider."""
 
 
-def _namespace() -> str:
-    return getattr(settings, "STRIPE_KEY_NAMESPACE", "")
-
-
-def _idempotency_key(name: str) -> str:
-    # Two installations sharing one Stripe account (staging, CI, a reset development database) must never
-    # replay each other's answers.
-    namespace = _namespace()
-    return f"{namespace}-{name}" if namespace else name
-
-
-def _account_metadata(provider: Provider) -> dict[str, str]:
-    # The namespace tells installations sharing one Stripe account apart: each one's Connect endpoint hears
-    # about every connected account, and must adopt (see _adopt) only its own.
-    metadata = {"provider_id": str(provider.pk)}
-    if _namespace():
-        metadata["namespace"] = _namespace()
-    return metadata
-
-
 def _site_url(name: str) -> str:
     return settings.SITE_URL + reverse(name)
 
@@ -276,9 +257,11 @@ def connect_account_open(*, provider_id: int, country: str | None, actor: User |
         account = gateway.connect_account_create(
             email=provider.user.email,
             country=terms.code,
-            metadata=_account_metadata(provider),
+            # The installation in the metadata: every Connect endpoint on a shared Stripe account hears about
+            # every account, and each installation must adopt (see _adopt) only its own.
+            metadata=our_metadata(provider_id=str(provider.pk)),
             service_agreement=terms.service_agreement,
-            idempotency_key=_idempotency_key(f"connect-account-{provider.pk}-{terms.code}"),
+            idempotency_key=stripe_key(f"connect-account-{provider.pk}-{terms.code}"),
         )
     except gateway.GatewayTemporaryError as error:
         logger.warning("opening a Stripe account for provider %s failed, retryable: %s", provider.pk, error)
@@ -333,7 +316,7 @@ def connect_onboarding_link(*, provider_id: int, actor: User | None = None) -> s
             account_id=provider.stripe_account_id,
             refresh_url=_site_url("payments:connect_refresh"),
             return_url=_site_url("payments:connect_return"),
-            idempotency_key=_idempotency_key(f"connect-link-{provider.pk}-{number}"),
+            idempotency_key=stripe_key(f"connect-link-{provider.pk}-{number}"),
         )
     except gateway.GatewayTemporaryError as error:
         logger.warning("onboarding link for provider %s failed, retryable: %s", provider.pk, error)
@@ -365,7 +348,7 @@ def connect_dashboard_link(*, provider_id: int, actor: User | None = None) -> st
     try:
         link = gateway.connect_login_link_create(
             account_id=provider.stripe_account_id,
-            idempotency_key=_idempotency_key(f"connect-login-{provider.pk}-{number}"),
+            idempotency_key=stripe_key(f"connect-login-{provider.pk}-{number}"),
         )
     except gateway.GatewayError as error:
         logger.warning("Express dashboard link for provider %s failed: %s", provider.pk, error)
@@ -420,7 +403,7 @@ def _adopt(account: gateway.ConnectAccount) -> Provider | None:
     """The locked provider an account we never stored was opened for, if it is really theirs: made by this
     installation, for a provider without an account, in the country they chose."""
     provider_id = account.metadata.get("provider_id", "")
-    if not provider_id.isdigit() or account.metadata.get("namespace", "") != _namespace():
+    if not provider_id.isdigit() or not is_ours(account.metadata):
         return None
     provider = Provider.objects.select_for_update().filter(pk=int(provider_id)).first()
     country = str(account.raw.get("country") or "").upper()

@@ -2,7 +2,7 @@
 
 Every page works on the signed-in user's own provider row, never on an id from the URL, so anyone else gets a
 404. What they show is read from Stripe through ``payments.connect``, never from the URL Stripe sends the
-provider back to.
+provider back to. Stripe is called with the web budget (``gateway.interactive``): the provider is waiting.
 """
 
 from django.conf import settings
@@ -63,11 +63,12 @@ def connect_setup(request: HttpRequest) -> HttpResponse:
     if not provider.stripe_account_id and not form.is_valid():
         return _render(request, provider, form=form)
     try:
-        url = connect_onboarding_start(
-            provider_id=provider.pk,
-            country=form.cleaned_data["country"] if not provider.stripe_account_id else None,
-            actor=provider.user,
-        )
+        with gateway.interactive():
+            url = connect_onboarding_start(
+                provider_id=provider.pk,
+                country=form.cleaned_data["country"] if not provider.stripe_account_id else None,
+                actor=provider.user,
+            )
     except ConnectError as error:
         messages.error(request, str(error))
         return redirect("payments:connect_setup")
@@ -81,7 +82,8 @@ def connect_refresh(request: HttpRequest) -> HttpResponse:
     if not provider.stripe_account_id:
         return redirect("payments:connect_setup")
     try:
-        url = connect_onboarding_link(provider_id=provider.pk, actor=provider.user)
+        with gateway.interactive():
+            url = connect_onboarding_link(provider_id=provider.pk, actor=provider.user)
     except ConnectError as error:
         messages.error(request, str(error))
         return redirect("payments:connect_setup")
@@ -93,7 +95,8 @@ def connect_return(request: HttpRequest) -> HttpResponse:
     """Stripe's ``return_url``. Coming back says nothing about how far the provider got: ask Stripe."""
     provider = _own_provider(request)
     try:
-        provider = connect_provider_sync(provider_id=provider.pk)
+        with gateway.interactive():
+            provider = connect_provider_sync(provider_id=provider.pk)
     except gateway.GatewayError:
         messages.warning(
             request, "We could not check with Stripe just now. This is what we knew last; try again shortly."
@@ -107,7 +110,8 @@ def connect_express(request: HttpRequest) -> HttpResponse:
     """The "Open Stripe Express dashboard" button: a fresh single-use login link, once payouts are ready."""
     provider = _own_provider(request)
     try:
-        url = connect_dashboard_link(provider_id=provider.pk, actor=provider.user)
+        with gateway.interactive():
+            url = connect_dashboard_link(provider_id=provider.pk, actor=provider.user)
     except ConnectError as error:
         messages.error(request, str(error))
         return redirect("payments:connect_setup")

@@ -139,7 +139,7 @@ def test_no_country_chosen_is_an_error(as_provider, stripe_emulator):
 
 
 def test_stripe_unreachable_says_so_and_keeps_the_country(as_provider, provider, stripe_emulator, settings):
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0  # the SDK's retries would only slow the test
+    settings.STRIPE_WEB_MAX_NETWORK_RETRIES = 0  # the SDK's retries would only slow the test
     stripe_emulator.set_faults("POST /v1/accounts=503")
 
     response = as_provider.post(SETUP, {"country": "US"}, follow=True)
@@ -259,7 +259,7 @@ def test_the_return_url_cannot_claim_success(as_provider, provider, stripe_emula
 
 
 def test_return_with_stripe_unreachable_shows_what_we_knew(as_provider, provider, stripe_emulator, settings):
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0  # the SDK's retries would only slow the test
+    settings.STRIPE_WEB_MAX_NETWORK_RETRIES = 0  # the SDK's retries would only slow the test
     account_id = open_account(provider)
     stripe_emulator.set_faults(f"GET /v1/accounts/{account_id}=503")
 

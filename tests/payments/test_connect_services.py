@@ -20,6 +20,7 @@ from payments.connect import (
     connect_onboarding_start,
     connect_provider_sync,
 )
+from payments.namespace import our_metadata, stripe_key
 from providers.models import Provider
 from tests.payments.connect_helpers import (
     accept_recipient_agreement,
@@ -58,7 +59,7 @@ def test_set_up_payouts_opens_an_express_account_for_the_provider(stripe_emulato
         "US",
         "provider@example.com",
     )
-    assert account["metadata"] == {"provider_id": str(provider.pk)}
+    assert account["metadata"] == our_metadata(provider_id=str(provider.pk))
     assert account["capabilities"] == {"transfers": "inactive"}
     assert urlsplit(url).path.startswith("/connect/onboarding/")
     assert provider.payout_country == "US"
@@ -70,7 +71,7 @@ def test_the_account_is_created_with_a_key_derived_from_the_provider(stripe_emul
     connect_onboarding_start(provider_id=provider.pk, country="US")
 
     (create,) = stripe_emulator.requests(method="POST", path="/v1/accounts")
-    assert create["idempotency_key"] == f"connect-account-{provider.pk}-US"
+    assert create["idempotency_key"] == stripe_key(f"connect-account-{provider.pk}-US")
 
 
 def test_keys_carry_the_installations_namespace(stripe_emulator, provider, settings):
@@ -79,7 +80,7 @@ def test_keys_carry_the_installations_namespace(stripe_emulator, provider, setti
     connect_onboarding_start(provider_id=provider.pk, country="US")
 
     keys = [r["idempotency_key"] for r in stripe_emulator.requests(method="POST")]
-    assert keys == [f"staging-connect-account-{provider.pk}-US", f"staging-connect-link-{provider.pk}-1"]
+    assert keys == [f"staging:connect-account-{provider.pk}-US", f"staging:connect-link-{provider.pk}-1"]
 
 
 def test_a_same_country_account_has_the_full_service_agreement(stripe_emulator, provider):
@@ -185,8 +186,8 @@ def test_each_onboarding_link_is_new_with_its_own_key(stripe_emulator, provider,
     assert first != second
     links = stripe_emulator.requests(method="POST", path="/v1/account_links")
     assert [link["idempotency_key"] for link in links] == [
-        f"connect-link-{provider.pk}-1",
-        f"connect-link-{provider.pk}-2",
+        stripe_key(f"connect-link-{provider.pk}-1"),
+        stripe_key(f"connect-link-{provider.pk}-2"),
     ]
     assert links[0]["params"]["refresh_url"] == "http://testserver/dashboard/payouts/setup/refresh/"
     assert links[0]["params"]["return_url"] == "http://testserver/dashboard/payouts/setup/return/"
@@ -233,7 +234,7 @@ def test_the_express_dashboard_opens_only_once_ready(stripe_emulator, provider):
 
     assert account_id in requests.get(url, timeout=5).text
     (login,) = stripe_emulator.requests(method="POST", path=f"/v1/accounts/{account_id}/login_links")
-    assert login["idempotency_key"] == f"connect-login-{provider.pk}-1"
+    assert login["idempotency_key"] == stripe_key(f"connect-login-{provider.pk}-1")
 
 
 # --- Reading the state back -------------------------------------------------------------------------------
@@ -357,7 +358,7 @@ def test_an_account_we_never_stored_is_adopted_from_its_metadata(stripe_emulator
     account = gateway.connect_account_create(
         email=provider.user.email,
         country="US",
-        metadata={"provider_id": str(provider.pk)},
+        metadata=our_metadata(provider_id=str(provider.pk)),
         idempotency_key="made-before-a-crash",
     )
     Provider.objects.filter(pk=provider.pk).update(payout_country="US")
@@ -376,7 +377,7 @@ def test_an_account_of_another_installation_sharing_the_stripe_account_is_not_ad
     theirs = gateway.connect_account_create(
         email="someone@example.com",
         country="US",
-        metadata={"provider_id": str(provider.pk), "namespace": "ci"},
+        metadata={"provider_id": str(provider.pk), "installation": "ci"},
         idempotency_key="ci-connect-account",
     )
 
@@ -392,7 +393,7 @@ def test_the_installations_namespace_is_in_the_accounts_metadata(stripe_emulator
     account_id = open_account(provider)
 
     metadata = stripe_emulator.state()["accounts"][account_id]["metadata"]
-    assert metadata == {"provider_id": str(provider.pk), "namespace": "staging"}
+    assert metadata == {"provider_id": str(provider.pk), "installation": "staging"}
 
 
 def test_an_account_naming_a_provider_who_has_one_is_left_alone(stripe_emulator, provider):
@@ -400,7 +401,7 @@ def test_an_account_naming_a_provider_who_has_one_is_left_alone(stripe_emulator,
     stray = gateway.connect_account_create(
         email=provider.user.email,
         country="US",
-        metadata={"provider_id": str(provider.pk)},
+        metadata=our_metadata(provider_id=str(provider.pk)),
         idempotency_key="x",
     )
 
