@@ -99,12 +99,11 @@ def _booking_payment(booking: Booking) -> Payment | None:
 
 
 def provider_payout_blocker(provider: Provider) -> str:
-    """Why ``provider`` cannot receive a transfer now, in their words, or "" when they can."""
-    if not getattr(provider, "stripe_account_id", ""):
-        return "Waiting for you to set up payouts."
-    if not getattr(provider, "can_receive_payouts", False):
-        return "Waiting for you to finish payout setup with Stripe."
-    return ""
+    """Why ``provider`` cannot receive a transfer now, in their words, or "" when they can (the reason
+    stored at every read of their Stripe account, ``payments.connect``)."""
+    if provider.can_receive_payouts:
+        return ""
+    return provider.payouts_blocked_reason or "Waiting for you to finish payout setup."
 
 
 def _payout_blocker(payout: Payout) -> str:
@@ -299,7 +298,7 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
                 data={"from": payout.amount, "to": amount},
             )
             payout.amount = amount
-        payout.destination_account_id = getattr(payout.provider, "stripe_account_id", "") or ""
+        payout.destination_account_id = payout.provider.stripe_account_id or ""
         payout.save(update_fields=["amount", "destination_account_id", "updated_at"])
         charge_id = payment.charge_id
     try:

@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import close_old_connections
 from django.utils import timezone
@@ -14,7 +15,6 @@ from payments import gateway
 from payments.models import Payout, Refund
 from payments.namespace import booking_transfer_group, stripe_key
 from payments.payouts import (
-    payout_execute,
     payout_hold,
     payout_release_hold,
     payout_retry,
@@ -72,6 +72,18 @@ def _complete_and_pass_the_hold(booking, settings) -> tuple[Payout, timezone.dat
     return payout, done_at + timedelta(hours=settings.PAYOUT_HOLD_HOURS, minutes=1)
 
 
+@pytest.fixture
+def release(django_capture_on_commit_callbacks):
+    """Run the release job as beat would, with the transfer tasks it enqueues after commit run too."""
+
+    def run(now):
+        # Time itself moves (for the tasks, which read the clock, and the emulator too), not just an argument.
+        with time_machine.travel(now, tick=True), django_capture_on_commit_callbacks(execute=True):
+            return payouts_release()
+
+    return run
+
+
 def _transfers(stripe_emulator) -> list[dict]:
     return list(stripe_emulator.state()["transfers"].values())
 
@@ -121,7 +133,7 @@ def test_completing_schedules_the_providers_share_after_the_hold(confirmed, sett
     assert booking.status == Booking.Status.COMPLETED
     assert (payout.amount, payout.status) == (confirmed.provider_amount, Payout.Status.SCHEDULED)
     assert payout.due_at == done_at + timedelta(hours=settings.PAYOUT_HOLD_HOURS)
-    again, same = session_complete(booking_id=confirmed.pk, actor=None, now=done_at + timedelta(hours=1))
+    _, same = session_complete(booking_id=confirmed.pk, actor=None, now=done_at + timedelta(hours=1))
     assert same.pk == payout.pk
     assert Payout.objects.count() == 1
 
@@ -171,16 +183,12 @@ def test_a_full_refund_owes_the_provider_nothing(confirmed, stripe_emulator):
 # Release ---------------------------------------------------------------------------------------------------
 
 
-def test_a_due_payout_becomes_one_transfer_to_the_provider(
-    confirmed, stripe_emulator, settings, django_capture_on_commit_callbacks
-):
+def test_a_due_payout_becomes_one_transfer_to_the_provider(confirmed, stripe_emulator, settings, release):
     account = make_payable(confirmed.provider, stripe_emulator)
     payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
 
-    assert payouts_release(now=after_hold - timedelta(hours=1)).sent == 0  # not due yet
-    with django_capture_on_commit_callbacks(execute=True):
-        summary = payouts_release(now=after_hold)
-    payout_execute(payout_id=payout.pk, now=after_hold)
+    assert release(after_hold - timedelta(hours=1)).sent == 0  # not due yet
+    summary = release(after_hold)
 
     payout.refresh_from_db()
     [transfer] = _transfers(stripe_emulator)
@@ -196,10 +204,12 @@ def test_a_due_payout_becomes_one_transfer_to_the_provider(
     assert any("on its way" in m.subject for m in mail.outbox if m.to == [confirmed.provider.user.email])
 
 
-def test_a_provider_without_payouts_set_up_waits_with_the_reason_shown(confirmed, stripe_emulator, settings):
+def test_a_provider_without_payouts_set_up_waits_with_the_reason_shown(
+    confirmed, stripe_emulator, settings, release
+):
     payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
 
-    summary = payouts_release(now=after_hold)
+    summary = release(after_hold)
 
     payout.refresh_from_db()
     assert summary.waiting == 1
@@ -208,24 +218,26 @@ def test_a_provider_without_payouts_set_up_waits_with_the_reason_shown(confirmed
     assert not _transfers(stripe_emulator)
 
     make_payable(confirmed.provider, stripe_emulator)
-    payouts_release(now=after_hold)
+    release(after_hold)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID
 
 
-def test_a_held_payout_is_never_transferred_until_released(confirmed, stripe_emulator, settings, staff_user):
+def test_a_held_payout_is_never_transferred_until_released(
+    confirmed, stripe_emulator, settings, staff_user, release
+):
     make_payable(confirmed.provider, stripe_emulator)
     payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
     payout_hold(payout_id=payout.pk, actor=staff_user, note="Client wrote to support")
 
-    payouts_release(now=after_hold)
+    release(after_hold)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.ON_HOLD
     assert payout.hold_reason == "Client wrote to support"
     assert not _transfers(stripe_emulator)
 
     payout_release_hold(payout_id=payout.pk, actor=staff_user)
-    payouts_release(now=after_hold)
+    release(after_hold)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID
 
@@ -234,7 +246,7 @@ def test_a_held_payout_is_never_transferred_until_released(confirmed, stripe_emu
 
 
 def test_a_worker_dying_after_stripe_accepted_the_transfer_pays_once(
-    confirmed, stripe_emulator, settings, monkeypatch
+    confirmed, stripe_emulator, settings, monkeypatch, release
 ):
     make_payable(confirmed.provider, stripe_emulator)
     payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
@@ -247,14 +259,14 @@ def test_a_worker_dying_after_stripe_accepted_the_transfer_pays_once(
 
     monkeypatch.setattr(payouts_module, "payout_apply_transfer", die)
     with pytest.raises(SystemExit):
-        payouts_release(now=after_hold)
+        release(after_hold)
     monkeypatch.setattr(payouts_module, "payout_apply_transfer", real_apply)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PROCESSING
     assert len(_transfers(stripe_emulator)) == 1
 
     # The lease lapses; the next release run hands it to a task again, whose call replays Stripe's answer.
-    payouts_release(now=after_hold + timedelta(minutes=3))
+    release(after_hold + timedelta(minutes=3))
 
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID
@@ -271,7 +283,9 @@ def test_two_release_runs_at_once_pay_each_payout_once(
     payouts = []
     for day in range(3, 9):
         client = UserFactory()
-        booking = paid_booking(client, bookable_service, first_slot(bookable_service, after_days=day), stripe_emulator)
+        booking = paid_booking(
+            client, bookable_service, first_slot(bookable_service, after_days=day), stripe_emulator
+        )
         payout, _ = _complete_and_pass_the_hold(booking, settings)
         payouts.append(payout)
     later = max(p.due_at for p in payouts) + timedelta(minutes=1)
@@ -298,21 +312,23 @@ def test_two_release_runs_at_once_pay_each_payout_once(
     assert len(_transfers(stripe_emulator)) == len(payouts)
 
 
-def test_a_retry_after_25_hours_adopts_the_transfer_stripe_already_made(confirmed, stripe_emulator, settings):
+def test_a_retry_after_25_hours_adopts_the_transfer_stripe_already_made(
+    confirmed, stripe_emulator, settings, release
+):
     make_payable(confirmed.provider, stripe_emulator)
     payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
     settings.STRIPE_HTTP_TIMEOUT_SECONDS = 1
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     stripe_emulator.set_faults("POST /v1/transfers=timeout", delay=10)  # made at Stripe, answer lost
 
-    payouts_release(now=after_hold)
+    release(after_hold)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.RETRYING
     stripe_emulator.clear_faults()
 
     stripe_emulator.age_idempotency_keys(25 * 3600)  # Stripe has forgotten the key
     a_day_later = after_hold + timedelta(hours=25)
-    payouts_release(now=a_day_later)
+    release(a_day_later)
 
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID
@@ -320,7 +336,7 @@ def test_a_retry_after_25_hours_adopts_the_transfer_stripe_already_made(confirme
 
 
 def test_a_payout_that_keeps_failing_alerts_and_staff_can_retry(
-    confirmed, stripe_emulator, settings, staff_user, django_capture_on_commit_callbacks
+    confirmed, stripe_emulator, settings, staff_user, release
 ):
     settings.ADMIN_ALERT_EMAILS = ["ops@example.com"]
     settings.ADMINS = [("Ops", "ops@example.com")]
@@ -330,9 +346,8 @@ def test_a_payout_that_keeps_failing_alerts_and_staff_can_retry(
     payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
     stripe_emulator.set_faults("POST /v1/transfers=503")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        payouts_release(now=after_hold)
-        payouts_release(now=after_hold + timedelta(hours=1))
+    release(after_hold)
+    release(after_hold + timedelta(hours=1))
 
     payout.refresh_from_db()
     assert payout.status == Payout.Status.FAILED
@@ -340,14 +355,14 @@ def test_a_payout_that_keeps_failing_alerts_and_staff_can_retry(
 
     stripe_emulator.clear_faults()
     payout_retry(payout_id=payout.pk, actor=staff_user)
-    payouts_release(now=after_hold + timedelta(hours=2))
+    release(after_hold + timedelta(hours=2))
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID
     assert len(_transfers(stripe_emulator)) == 1
 
 
 def test_payouts_under_injected_faults_are_each_paid_exactly_once(
-    client_user, bookable_service, stripe_emulator, settings
+    client_user, bookable_service, stripe_emulator, settings, release
 ):
     """Many payouts, one in five Stripe calls failing (5xx before the work, and timeouts after it): every
     payout ends paid, with exactly one transfer each."""
@@ -358,14 +373,16 @@ def test_payouts_under_injected_faults_are_each_paid_exactly_once(
     payouts = []
     for day in range(3, 23):
         client = UserFactory()
-        booking = paid_booking(client, bookable_service, first_slot(bookable_service, after_days=day), stripe_emulator)
+        booking = paid_booking(
+            client, bookable_service, first_slot(bookable_service, after_days=day), stripe_emulator
+        )
         payout, _ = _complete_and_pass_the_hold(booking, settings)
         payouts.append(payout)
     stripe_emulator.set_faults("POST /v1/transfers=500:0.1", "POST /v1/transfers=timeout:0.1", delay=2)
     now = max(p.due_at for p in payouts) + timedelta(minutes=1)
 
     for _ in range(12):  # release runs, each later than the last retry's backoff
-        payouts_release(now=now)
+        release(now)
         if set(Payout.objects.values_list("status", flat=True)) == {Payout.Status.PAID}:
             break
         now += timedelta(hours=3)
