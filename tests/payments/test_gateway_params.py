@@ -16,8 +16,8 @@ import typing_extensions
 from stripe._request_options import RequestOptions
 
 from payments import gateway
-from payments.emulator import api as emulator_api
-from payments.emulator.wire import ListOf, Obj, Param
+from stripe_emulator import api as emulator_api
+from stripe_emulator.wire import ListOf, Obj, Param
 from tests.payments.gateway_calls import transfer
 
 # (method, path pattern) -> the SDK's parameter TypedDict for that request

@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from payments.emulator.faults import FaultPlan
-from payments.emulator.persistence import (
+from stripe_emulator.faults import FaultPlan
+from stripe_emulator.persistence import (
     PERSISTED_FIELDS,
     PersistingLock,
     StateFileError,
@@ -41,8 +41,8 @@ from payments.emulator.persistence import (
     load_state_file,
     write_atomically,
 )
-from payments.emulator.webhooks import WebhookDispatcher
-from payments.emulator.wire import StripeApiError, resource_missing
+from stripe_emulator.webhooks import WebhookDispatcher
+from stripe_emulator.wire import StripeApiError, resource_missing
 
 API_VERSION = "2026-10-28.endive"
 MIN_SESSION_LIFETIME = 30 * 60

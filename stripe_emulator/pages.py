@@ -17,7 +17,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from payments.emulator.state import EmulatorState
+from stripe_emulator.state import EmulatorState
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1a1a2e}

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from payments.emulator.state import API_VERSION, REQUEST_LOG_LIMIT, EmulatorState, new_id
-from payments.emulator.wire import (
+from stripe_emulator.state import API_VERSION, REQUEST_LOG_LIMIT, EmulatorState, new_id
+from stripe_emulator.wire import (
     Bool,
     Int,
     ListOf,

@@ -12,7 +12,7 @@ import requests
 from django.core.management import CommandError, call_command
 
 from payments import gateway
-from payments.emulator import StateFileError, StripeEmulator
+from stripe_emulator import StateFileError, StripeEmulator
 from tests.payments.gateway_calls import checkout_create
 
 Start = Callable[[], StripeEmulator]

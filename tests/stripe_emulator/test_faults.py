@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from payments import gateway
-from payments.emulator.faults import FaultPlan, FaultSpecError, parse_fault
+from stripe_emulator.faults import FaultPlan, FaultSpecError, parse_fault
 from tests.payments.gateway_calls import transfer
 
 

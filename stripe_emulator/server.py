@@ -46,14 +46,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from payments.emulator.api import handle_api
-from payments.emulator.faults import FaultPlan, FaultSpecError, fault_from_json
-from payments.emulator.pages import checkout_page, console_page, express_dashboard_page, onboarding_page, page
-from payments.emulator.state import EmulatorState
-from payments.emulator.webhooks import WebhookDispatcher, WebhookSettings
-from payments.emulator.wire import StripeApiError
+from stripe_emulator.api import handle_api
+from stripe_emulator.faults import FaultPlan, FaultSpecError, fault_from_json
+from stripe_emulator.pages import checkout_page, console_page, express_dashboard_page, onboarding_page, page
+from stripe_emulator.state import EmulatorState
+from stripe_emulator.webhooks import WebhookDispatcher, WebhookSettings
+from stripe_emulator.wire import StripeApiError
 
-logger = logging.getLogger("payments.emulator")
+logger = logging.getLogger("stripe_emulator")
 
 CHECKOUT_ACTIONS = {
     "pay": "card",
