@@ -77,8 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Defaults) -> None:
     parser.add_argument(
         "--async-delay",
         type=float,
-        default=10.0,
-        help='Seconds until a "Pay later" payment settles by itself; 0 = only when told (default 10).',
+        default=0.0,
+        help='Seconds until a "Pay later" payment settles by itself; 0 = only when told, from the console '
+        "or a control endpoint, as a real bank debit stays processing for days (default 0).",
     )
     parser.add_argument(
         "--state-file",

@@ -1,6 +1,7 @@
 """The command lines, `manage.py stripe_emulator` and `python -m stripe_emulator` (serving itself is
 covered by the fixture), and the package's independence from Django."""
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 from django.core.management import CommandError, call_command
+
+from payments.management.commands.stripe_emulator import Command
+from stripe_emulator.cli import Defaults, add_arguments, build
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +71,31 @@ def test_python_dash_m_refuses_a_bad_fault_spec_with_a_message():
 
     assert result.returncode == 2
     assert "Bad fault spec" in result.stderr
+
+
+def test_pay_later_payments_settle_only_when_told_by_default():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, Defaults())
+    emulator = build(vars(parser.parse_args(["--port", "0", "--no-webhooks"])))
+    try:
+        assert emulator.state.async_delay_seconds is None
+    finally:
+        emulator.httpd.server_close()
+        emulator.dispatcher.stop()
+
+
+def test_manage_py_command_defaults_to_settling_only_when_told():
+    options = Command().create_parser("manage.py", "stripe_emulator").parse_args([])
+
+    assert options.async_delay == 0
+
+
+def test_a_delay_can_still_be_asked_for():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, Defaults())
+    emulator = build(vars(parser.parse_args(["--port", "0", "--no-webhooks", "--async-delay", "5"])))
+    try:
+        assert emulator.state.async_delay_seconds == 5
+    finally:
+        emulator.httpd.server_close()
+        emulator.dispatcher.stop()
