@@ -320,7 +320,9 @@ def _answer(
     if idempotency_key is None:
         response = _execute(state, endpoint, ids, account, raw_params, request_id, None, None, crash=crash)
     else:
-        fingerprint = json.dumps([method, path, account, raw_params], sort_keys=True)
+        # A key is scoped to the account it acted on (the platform's fingerprint keeps version 1's shape).
+        scope = [method, path] if account is None else [method, path, account]
+        fingerprint = json.dumps([*scope, raw_params], sort_keys=True)
         with state.lock:
             stored = state.idempotency_record(idempotency_key)
             in_flight = idempotency_key in state.in_flight_keys
