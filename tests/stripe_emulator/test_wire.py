@@ -2,7 +2,7 @@
 
 import requests
 
-from payments.emulator.wire import decode_form
+from stripe_emulator.wire import decode_form
 
 
 def test_decode_form_builds_nested_dicts_from_bracketed_keys():

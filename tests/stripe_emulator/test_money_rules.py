@@ -29,7 +29,7 @@ def test_transfer_with_source_transaction_does_not_need_platform_balance(
     created = transfer(charge_id, provider_account.id)
 
     assert created.source_transaction == charge_id
-    assert stripe_emulator.state()["balance"]["available"] == {}
+    assert stripe_emulator.balance()["available"] == {}
 
 
 def test_transfers_from_one_charge_cannot_exceed_it(stripe_emulator, charge_id, provider_account):
@@ -69,16 +69,45 @@ def test_transfer_without_source_transaction_draws_on_available_balance(stripe_e
 
     _transfer_from_balance(provider_account.id, 1000)
 
-    assert stripe_emulator.state()["balance"]["available"] == {"usd": 500}
+    assert stripe_emulator.balance()["available"] == {"usd": 500}
+    assert stripe_emulator.balance(provider_account.id)["available"] == {"usd": 1000}
 
 
-def test_transfer_from_a_charge_still_pending_is_refused(stripe_emulator, provider_account):
+def test_transfer_from_a_bank_debit_still_processing_is_accepted(stripe_emulator, provider_account):
+    # Stripe accepts it; the money reaches the provider only once the payment has settled (see test_balances).
     session = checkout_create()
     stripe_emulator.pay(session.id, method="delayed_success")
-    pending_charge = gateway.checkout_session_retrieve(session_id=session.id).charge_id
+    processing_charge = gateway.checkout_session_retrieve(session_id=session.id).charge_id
 
-    with pytest.raises(gateway.GatewayRejectedError):
-        transfer(pending_charge, provider_account.id)
+    created = transfer(processing_charge, provider_account.id)
+
+    assert created.source_transaction == processing_charge
+    assert stripe_emulator.balance(provider_account.id) == {"available": {}, "pending": {"usd": 4500}}
+
+
+def test_transfer_from_a_failed_bank_debit_is_refused(stripe_emulator, provider_account):
+    session = checkout_create()
+    stripe_emulator.pay(session.id, method="delayed_failure")
+    stripe_emulator.settle(session.id)
+    failed_charge = gateway.checkout_session_retrieve(session_id=session.id).charge_id
+
+    with pytest.raises(gateway.GatewayRejectedError) as caught:
+        transfer(failed_charge, provider_account.id)
+
+    assert caught.value.param == "source_transaction"
+
+
+def test_transfer_cannot_take_what_was_refunded_from_its_charge(
+    stripe_emulator, paid_session, charge_id, provider_account
+):
+    gateway.refund_create(
+        payment_intent_id=paid_session.payment_intent_id, amount=1000, metadata={}, idempotency_key="refund-1"
+    )
+
+    code = _rejected_code(lambda: transfer(charge_id, provider_account.id, amount=4001))
+
+    assert code == "balance_insufficient"
+    assert transfer(charge_id, provider_account.id, amount=4000, key="payout-2").amount == 4000
 
 
 def test_refund_cannot_exceed_what_is_left(stripe_emulator, paid_session):
@@ -204,7 +233,8 @@ def test_reversal_needs_the_connected_account_balance_to_cover_it(
     stripe_emulator, charge_id, provider_account
 ):
     created = transfer(charge_id, provider_account.id, amount=4500)
-    stripe_emulator.set_account_balance(provider_account.id, 1000)  # the provider was paid out meanwhile
+    stripe_emulator.settle_balance()  # the provider's funds became available...
+    stripe_emulator.payout(provider_account.id, amount=3500)  # ...and most went to their bank
 
     code = _rejected_code(
         lambda: gateway.transfer_reversal_create(
@@ -217,12 +247,14 @@ def test_reversal_needs_the_connected_account_balance_to_cover_it(
 
 def test_reversal_returns_money_to_the_platform_balance(stripe_emulator, charge_id, provider_account):
     created = transfer(charge_id, provider_account.id, amount=4500)
+    stripe_emulator.settle_balance()
 
     gateway.transfer_reversal_create(
         transfer_id=created.id, amount=1500, metadata={}, idempotency_key="rev-1"
     )
 
     state = stripe_emulator.state()
-    assert state["balance"]["available"] == {"usd": 1500}
-    assert state["account_balances"][provider_account.id] == {"usd": 3000}
+    # 5000 charged - 175 fee - 4500 transferred + 1500 reversed.
+    assert state["balance"] == {"available": {"usd": 1825}, "pending": {}}
+    assert state["account_balances"][provider_account.id] == {"available": {"usd": 3000}, "pending": {}}
     assert state["transfers"][created.id]["amount_reversed"] == 1500

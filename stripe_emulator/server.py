@@ -2,25 +2,39 @@
 
 `StripeEmulator` bundles the state, the webhook dispatcher, the fault plan and a
 `ThreadingHTTPServer`; `start()` serves in background threads (tests), `serve_forever()` blocks
-(the management command). A clock thread expires checkout sessions whose `expires_at` has passed.
+(the command line). A clock thread (`EmulatorState.tick`) expires checkout sessions whose `expires_at` has
+passed, makes pending funds available when their `available_on` passes and forgets idempotency keys older
+than 24 hours.
 
 Control endpoints take JSON (or a plain HTML form, which then redirects back to the console) and answer JSON:
 
     POST /_emulator/reset                               forget everything (faults, deliveries too; empties
                                                         the state file too when there is one)
-    GET  /_emulator/state                               JSON dump of all objects, events, deliveries, requests
-    POST /_emulator/balance                             {"available": 10000, "currency": "usd"}
+    GET  /_emulator/state                               JSON dump of all objects, balances, events,
+                                                        deliveries, requests
+    POST /_emulator/balance                             {"available": 10000, "currency": "usd"}: set the
+                                                        platform's available balance (an adjustment)
+    POST /_emulator/balance/settle                      make every pending fund available now
+    POST /_emulator/idempotency/age                     {"seconds": 86400}: every stored key first used
+                                                        that much earlier (keys expire after 24 hours)
     POST /_emulator/accounts/<acct>/balance             connected account's available balance, same body
+    POST /_emulator/accounts/<acct>/payout              pay out its available balance; optional
+                                                        {"amount": 1000, "currency": "usd"}
     POST /_emulator/accounts/<acct>/complete_onboarding transfers capability active + account.updated
+    POST /_emulator/accounts/<acct>/review              {"outcome": "approve" | "require_more"}: finish the
+                                                        review of an account left under review
     POST /_emulator/accounts/<acct>/disable_transfers   transfers capability inactive + account.updated
     POST /_emulator/checkout/sessions/<cs>/pay          {"method": "card" | "declined_card" |
                                                          "delayed_success" | "delayed_failure"}
     POST /_emulator/checkout/sessions/<cs>/settle       settle a delayed payment; optional
                                                         {"outcome": "succeeded" | "failed"}
     POST /_emulator/checkout/sessions/<cs>/expire       expire now (checkout.session.expired)
-    POST /_emulator/charges/<ch>/dispute                open a dispute; {"reason": "fraudulent"}
+    POST /_emulator/charges/<ch>/dispute                {"reason": "fraudulent",
+                                                         "kind": "chargeback" | "inquiry"}
+    POST /_emulator/disputes/<dp>/evidence              submit evidence: under review
     POST /_emulator/disputes/<dp>/close                 {"status": "won" | "lost" | "warning_closed"}
-    POST /_emulator/refunds/<re>/settle                 {"status": "succeeded" | "failed"}
+    POST /_emulator/refunds/<re>/settle                 {"status": "succeeded" | "failed",
+                                                         "failure_reason": "expired_or_canceled_card"}
     GET|POST|DELETE /_emulator/faults                   POST {"faults": ["POST /v1/transfers=500x2", ...],
                                                          "replace": true}; DELETE clears
     GET|POST /_emulator/webhooks                        {"url", "connect_url", "duplicates", "out_of_order",
@@ -46,14 +60,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from payments.emulator.api import handle_api
-from payments.emulator.faults import FaultPlan, FaultSpecError, fault_from_json
-from payments.emulator.pages import checkout_page, console_page, express_dashboard_page, onboarding_page, page
-from payments.emulator.state import EmulatorState
-from payments.emulator.webhooks import WebhookDispatcher, WebhookSettings
-from payments.emulator.wire import StripeApiError
+from stripe_emulator.api import handle_api
+from stripe_emulator.faults import FaultPlan, FaultSpecError, fault_from_json
+from stripe_emulator.pages import checkout_page, console_page, express_dashboard_page, onboarding_page, page
+from stripe_emulator.state import EmulatorState
+from stripe_emulator.webhooks import WebhookDispatcher, WebhookSettings
+from stripe_emulator.wire import StripeApiError
 
-logger = logging.getLogger("payments.emulator")
+logger = logging.getLogger("stripe_emulator")
 
 CHECKOUT_ACTIONS = {
     "pay": "card",
@@ -155,7 +169,7 @@ class StripeEmulator:
     def _clock(self) -> None:
         while not self._stopped.wait(self._clock_interval):
             try:
-                self.state.expire_due_sessions()
+                self.state.tick()
             except Exception:  # the clock must keep ticking whatever one tick hit
                 logger.exception("Stripe emulator clock tick failed")
 
@@ -194,6 +208,31 @@ def _balance(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]
     )
 
 
+@control("POST", "/balance/settle")
+def _settle_balance(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
+    return emulator.state.control_settle_balance()
+
+
+@control("POST", "/idempotency/age")
+def _age_idempotency_keys(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
+    return emulator.state.control_age_idempotency_keys(float(body["seconds"]))
+
+
+@control("POST", "/accounts/{id}/payout")
+def _payout(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
+    amount = body.get("amount")
+    return emulator.state.control_payout(
+        ids["id"],
+        amount=None if amount in (None, "") else int(amount),
+        currency=body.get("currency") or "usd",
+    )
+
+
+@control("POST", "/accounts/{id}/review")
+def _review(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
+    return emulator.state.control_review_account(ids["id"], outcome=body.get("outcome", ""))
+
+
 @control("POST", "/accounts/{id}/balance")
 def _account_balance(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
     return emulator.state.control_set_account_balance(
@@ -230,7 +269,14 @@ def _expire(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str])
 
 @control("POST", "/charges/{id}/dispute")
 def _dispute(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
-    return emulator.state.control_open_dispute(ids["id"], reason=body.get("reason", "fraudulent"))
+    return emulator.state.control_open_dispute(
+        ids["id"], reason=body.get("reason") or "fraudulent", kind=body.get("kind") or "chargeback"
+    )
+
+
+@control("POST", "/disputes/{id}/evidence")
+def _dispute_evidence(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
+    return emulator.state.control_submit_dispute_evidence(ids["id"])
 
 
 @control("POST", "/disputes/{id}/close")
@@ -240,7 +286,9 @@ def _close_dispute(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str
 
 @control("POST", "/refunds/{id}/settle")
 def _settle_refund(emulator: StripeEmulator, body: dict[str, Any], ids: dict[str, str]) -> Any:
-    return emulator.state.control_settle_refund(ids["id"], status=body.get("status", ""))
+    return emulator.state.control_settle_refund(
+        ids["id"], status=body.get("status", ""), failure_reason=body.get("failure_reason") or None
+    )
 
 
 @control("GET", "/faults")
@@ -429,8 +477,12 @@ def _make_handler(emulator: StripeEmulator) -> type[BaseHTTPRequestHandler]:
                 self._html(404, page("Not found", "<h1>This onboarding link is not valid.</h1>"))
                 return
             if method == "POST":
-                complete = form.get("action") == "complete"
-                self._redirect(state.control_finish_onboarding(token, complete=complete))
+                try:
+                    location = state.control_finish_onboarding(token, action=form.get("action", ""))
+                except StripeApiError as exc:
+                    self._html(exc.status, page("Error", f"<p role='alert'>{escape(exc.message)}</p>"))
+                    return
+                self._redirect(location)
                 return
             if link["used"] or link["expires_at"] < int(time.time()):
                 # Stripe sends a used or expired link to refresh_url, where the app makes a new one.

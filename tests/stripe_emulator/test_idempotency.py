@@ -100,3 +100,62 @@ def test_get_requests_ignore_idempotency_keys(stripe_emulator, provider_account)
 
     assert response.status_code == 200
     assert "Idempotent-Replayed" not in response.headers
+
+
+DAY = 24 * 60 * 60
+
+
+def test_key_older_than_24_hours_is_forgotten_and_the_request_runs_anew(stripe_emulator):
+    first = _create_account(stripe_emulator.url, "account-1", "a@example.com")
+    stripe_emulator.age_idempotency_keys(DAY)
+
+    again = _create_account(stripe_emulator.url, "account-1", "a@example.com")
+
+    assert again.json()["id"] != first.json()["id"]
+    assert "Idempotent-Replayed" not in again.headers
+    assert len(stripe_emulator.state()["accounts"]) == 2
+
+
+def test_key_younger_than_24_hours_still_replays(stripe_emulator):
+    first = _create_account(stripe_emulator.url, "account-1", "a@example.com")
+    stripe_emulator.age_idempotency_keys(DAY - 60)
+
+    again = _create_account(stripe_emulator.url, "account-1", "a@example.com")
+
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_expired_key_may_be_used_with_other_parameters(stripe_emulator):
+    _create_account(stripe_emulator.url, "account-1", "a@example.com")
+    stripe_emulator.age_idempotency_keys(DAY)
+
+    response = _create_account(stripe_emulator.url, "account-1", "b@example.com")
+
+    assert response.status_code == 200
+
+
+def test_age_control_moves_every_key_back(stripe_emulator):
+    _create_account(stripe_emulator.url, "account-1", "a@example.com")
+    _create_account(stripe_emulator.url, "account-2", "b@example.com")
+    used_at = {k: v["first_used_at"] for k, v in stripe_emulator.state()["idempotency_keys"].items()}
+
+    response = requests.post(
+        f"{stripe_emulator.url}/_emulator/idempotency/age", json={"seconds": 3600}, timeout=5
+    )
+
+    aged = stripe_emulator.state()["idempotency_keys"]
+    assert response.json()["keys"] == 2
+    assert {k: used_at[k] - v["first_used_at"] for k, v in aged.items()} == {
+        "account-1": 3600,
+        "account-2": 3600,
+    }
+
+
+def test_the_clock_forgets_expired_keys(stripe_emulator):
+    _create_account(stripe_emulator.url, "account-1", "a@example.com")
+    stripe_emulator.age_idempotency_keys(DAY)
+
+    stripe_emulator.server.state.tick()
+
+    assert stripe_emulator.state()["idempotency_keys"] == {}

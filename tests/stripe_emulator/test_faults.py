@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from payments import gateway
-from payments.emulator.faults import FaultPlan, FaultSpecError, parse_fault
+from stripe_emulator.faults import FaultPlan, FaultSpecError, parse_fault
 from tests.payments.gateway_calls import transfer
 
 
@@ -18,6 +18,12 @@ def test_fault_spec_with_rate_parses():
         0.5,
         None,
     )
+
+
+def test_crash_fault_spec_parses():
+    fault = parse_fault("POST /v1/refunds=crashx1")
+
+    assert (fault.kind, fault.remaining, fault.status) == ("crash", 1, None)
 
 
 def test_fault_spec_with_count_parses():
@@ -154,3 +160,75 @@ def test_reset_clears_faults(stripe_emulator):
     requests.post(f"{stripe_emulator.url}/_emulator/reset", timeout=5)
 
     assert stripe_emulator.state()["faults"] == []
+
+
+def _refund_with_key(paid_session, key: str = "refund-1", amount: int = 1000) -> gateway.Refund:
+    return gateway.refund_create(
+        payment_intent_id=paid_session.payment_intent_id, amount=amount, metadata={}, idempotency_key=key
+    )
+
+
+def test_crash_does_the_work_then_answers_500(stripe_emulator, paid_session, charge_id):
+    stripe_emulator.set_faults("POST /v1/refunds=crashx1")
+
+    with pytest.raises(gateway.GatewayTemporaryError) as caught:
+        _refund_with_key(paid_session)
+
+    (attempt,) = stripe_emulator.requests(method="POST", path="/v1/refunds")  # the SDK did not retry
+    assert (caught.value.http_status, attempt["fault"]) == (500, "crash")
+    assert len(stripe_emulator.state()["refunds"]) == 1  # the money moved
+    assert stripe_emulator.state()["charges"][charge_id]["amount_refunded"] == 1000
+
+
+def test_crash_answer_asks_the_client_not_to_retry(stripe_emulator, paid_session):
+    stripe_emulator.set_faults("POST /v1/refunds=crashx1")
+
+    response = requests.post(
+        f"{stripe_emulator.url}/v1/refunds",
+        data={"payment_intent": paid_session.payment_intent_id, "amount": "1000"},
+        headers={"Authorization": "Bearer sk_test_emulator", "Idempotency-Key": "refund-1"},
+        timeout=5,
+    )
+
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "api_error"
+    assert response.headers["Stripe-Should-Retry"] == "false"
+
+
+def test_crash_500_is_what_the_key_replays(stripe_emulator, paid_session):
+    stripe_emulator.set_faults("POST /v1/refunds=crashx1")
+    with pytest.raises(gateway.GatewayTemporaryError):
+        _refund_with_key(paid_session)
+
+    with pytest.raises(gateway.GatewayTemporaryError) as retried:
+        _refund_with_key(paid_session)
+
+    _, retry = stripe_emulator.requests(method="POST", path="/v1/refunds")
+    assert retried.value.http_status == 500
+    assert (retry["replayed"], retry["fault"]) == (True, None)
+    assert len(stripe_emulator.state()["refunds"]) == 1
+
+
+def test_crash_replays_until_the_key_expires_then_runs_anew(stripe_emulator, paid_session):
+    stripe_emulator.set_faults("POST /v1/refunds=crashx1")
+    with pytest.raises(gateway.GatewayTemporaryError):
+        _refund_with_key(paid_session)
+    stripe_emulator.age_idempotency_keys(24 * 60 * 60)
+
+    refund = _refund_with_key(paid_session)
+
+    assert refund.status == "succeeded"
+    assert len(stripe_emulator.state()["refunds"]) == 2  # Stripe would have refunded twice too
+
+
+def test_5xx_before_any_work_is_still_not_stored(stripe_emulator, settings, paid_session):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_emulator.set_faults("POST /v1/refunds=500x1")
+    with pytest.raises(gateway.GatewayTemporaryError):
+        _refund_with_key(paid_session)
+
+    refund = _refund_with_key(paid_session)
+
+    assert refund.status == "succeeded"
+    assert stripe_emulator.requests(method="POST", path="/v1/refunds")[-1]["replayed"] is False
+    assert len(stripe_emulator.state()["refunds"]) == 1

@@ -72,8 +72,10 @@ def test_dispute_controls_open_and_close_a_dispute(stripe_emulator, charge_id):
 
     assert dispute["id"].startswith("dp_")
     assert (dispute["status"], closed["status"]) == ("needs_response", "lost")
-    assert [e["type"] for e in stripe_emulator.events()[-2:]] == [
+    assert [e["type"] for e in stripe_emulator.events()[-4:]] == [
         "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
         "charge.dispute.closed",
     ]
 
@@ -125,7 +127,8 @@ def test_console_page_lists_sessions_with_buttons(stripe_emulator, paid_session)
     html = requests.get(f"{stripe_emulator.url}/_emulator/", timeout=5).text
 
     assert other.id[:20] in html
-    assert ">Open dispute</button>" in html
+    assert ">Open chargeback</button>" in html
+    assert ">Open inquiry</button>" in html
     assert ">Expire</button>" in html
 
 

@@ -12,7 +12,7 @@ import requests
 from django.core.management import CommandError, call_command
 
 from payments import gateway
-from payments.emulator import StateFileError, StripeEmulator
+from stripe_emulator import StateFileError, StripeEmulator
 from tests.payments.gateway_calls import checkout_create
 
 Start = Callable[[], StripeEmulator]
@@ -140,7 +140,9 @@ def test_events_and_balances_survive_a_restart(start_emulator):
     after = _restart(first, start_emulator).state.snapshot()
 
     assert [e["id"] for e in after["events"]] == [e["id"] for e in before["events"]]
-    assert after["balance"] == before["balance"] == {"available": {}, "pending": {"usd": 5000}}
+    # 5000 charged minus Stripe's fee: 2.9% (145) + 30.
+    assert after["balance"] == before["balance"] == {"available": {}, "pending": {"usd": 4825}}
+    assert after["balance_transactions"] == before["balance_transactions"]
 
 
 def test_pay_later_payment_processing_at_a_restart_settles_by_itself_after_it(start_emulator, state_file):
@@ -218,3 +220,92 @@ def test_unwritable_state_file_fails_at_start_naming_the_file(tmp_path):
 
     with pytest.raises(StateFileError, match=re.escape(str(state_file))):
         StripeEmulator(host="127.0.0.1", port=0, state_file=state_file)
+
+
+def test_an_idempotency_keys_age_survives_a_restart(start_emulator):
+    expires_at = datetime.now(UTC) + timedelta(hours=1)
+    first = start_emulator()
+    original = _checkout_with_key("checkout-42-1", booking_ref="42", expires_at=expires_at)
+    first.state.control_age_idempotency_keys(24 * 60 * 60)
+
+    _restart(first, start_emulator)
+    again = _checkout_with_key("checkout-42-1", booking_ref="42", expires_at=expires_at)
+
+    assert again.id != original.id  # the key had expired: Stripe would create a second session too
+
+
+def test_balance_transactions_and_payouts_survive_a_restart(start_emulator):
+    first = start_emulator()
+    session = checkout_create(amount=5000)
+    first.state.control_pay_session(session.id, method="card")
+    account = gateway.connect_account_create(
+        email="p@example.com", country="US", metadata={}, idempotency_key="account-1"
+    )
+    first.state.control_complete_onboarding(account.id)
+    charge_id = gateway.checkout_session_retrieve(session_id=session.id).charge_id
+    gateway.transfer_create(
+        amount=4500,
+        currency="usd",
+        destination=account.id,
+        source_transaction=charge_id,
+        transfer_group="booking-42",
+        metadata={},
+        idempotency_key="payout-1",
+    )
+    first.state.control_settle_balance()
+    first.state.control_payout(account.id, amount=1000)
+    before = first.state.snapshot()
+
+    after = _restart(first, start_emulator).state.snapshot()
+
+    assert after["balance_transactions"] == before["balance_transactions"]
+    assert after["payouts"] == before["payouts"]
+    assert after["account_balances"][account.id] == {"available": {"usd": 3500}, "pending": {}}
+
+
+VERSION_1_FILE = {
+    "format": "stripe-emulator-state",
+    "version": 1,
+    "accounts": {
+        "acct_old": {
+            "id": "acct_old",
+            "object": "account",
+            "capabilities": {"transfers": "active"},
+            "country": "US",
+            "default_currency": "usd",
+            "details_submitted": True,
+            "requirements": {"currently_due": [], "pending_verification": []},
+        }
+    },
+    "balance": {"available": {"usd": 2500}, "pending": {"usd": 4825}},
+    "account_balances": {"acct_old": {"usd": 1000}},
+    "idempotency": {
+        "account-old": {
+            "fingerprint": json.dumps(["POST", "/v1/accounts", {"type": "express"}], sort_keys=True),
+            "status": 200,
+            "body": json.dumps({"id": "acct_old", "object": "account"}),
+            "headers": {},
+            "request_id": "req_old",
+        }
+    },
+}
+
+
+def test_a_version_1_state_file_still_loads(start_emulator, state_file):
+    state_file.write_text(json.dumps(VERSION_1_FILE))
+
+    emulator = start_emulator()
+    replay = requests.post(
+        f"{emulator.url}/v1/accounts",
+        data={"type": "express"},
+        headers={"Authorization": "Bearer sk_test_emulator", "Idempotency-Key": "account-old"},
+        timeout=5,
+    )
+
+    snapshot = emulator.state.snapshot()
+    assert snapshot["balance"] == {"available": {"usd": 2500}, "pending": {"usd": 4825}}
+    assert snapshot["account_balances"]["acct_old"] == {"available": {"usd": 1000}, "pending": {}}
+    assert {t["type"] for t in snapshot["balance_transactions"].values()} == {"adjustment"}
+    # Its keys count as first used at the upgrade: they still replay for 24 hours.
+    assert (replay.json()["id"], replay.headers["Idempotent-Replayed"]) == ("acct_old", "true")
+    assert json.loads(state_file.read_text())["version"] == 2

@@ -6,10 +6,14 @@ Plain forms with labelled buttons, no script, so a person and a Playwright test 
   "Pay later (fails)", "Back". A declined card keeps the session open and shows "Your card was declined."
   in an alert, as Stripe does; a card number field accepts Stripe's test numbers (4000 0000 0000 0002
   declines).
-- Onboarding (an account link's `url`): "Complete onboarding" and "Abandon".
-- Express dashboard (a login link's `url`): the account's balance and transfers.
-- `/_emulator/`: a small console for humans: sessions waiting for a delayed payment ("Settle"), charges
-  ("Open dispute"), open disputes ("Close as won" / "Close as lost"), the recent events and deliveries.
+- Onboarding (an account link's `url`): "Complete onboarding" (all done, transfers active), "Submit,
+  leave under review" (details submitted, still being verified), "Save and leave details missing" (some
+  requirements still due) and "Abandon" (nothing saved; the link is spent).
+- Express dashboard (a login link's `url`): the account's balances and transfers.
+- `/_emulator/`: a small console for humans: balances ("Make pending funds available"), sessions waiting
+  for a delayed payment ("Settle"), charges ("Open inquiry" / "Open chargeback"), refunds ("Make this
+  refund fail"), disputes ("Submit evidence", "Close as won" / "Close as lost" / "Close inquiry"),
+  connected accounts ("Pay out", "Approve review" / "Require more"), the latest webhook deliveries.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from payments.emulator.state import EmulatorState
+from stripe_emulator.state import EmulatorState
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1a1a2e}
@@ -90,33 +94,43 @@ def checkout_page(state: EmulatorState, session_id: str, *, message: str | None 
 
 
 def onboarding_page(link: dict[str, Any], account: dict[str, Any], token: str) -> str:
+    due = ", ".join(account["requirements"]["currently_due"]) or "nothing"
     body = f"""
 <h1>Set up payouts</h1>
-<p>Connected account <code>{escape(account["id"])}</code> ({escape(account.get("email") or "no email")}).</p>
+<p>Connected account <code>{escape(account["id"])}</code> ({escape(account.get("email") or "no email")},
+{escape(account["country"])}, {escape(account["tos_acceptance"]["service_agreement"])} service agreement).</p>
+<p class='note'>Still due: {escape(due)}.</p>
 <form method='post' action='/connect/onboarding/{escape(token)}'>
   <button class='primary' type='submit' name='action' value='complete'>Complete onboarding</button>
+  <button type='submit' name='action' value='submit'>Submit, leave under review</button>
+  <button type='submit' name='action' value='save'>Save and leave details missing</button>
   <button type='submit' name='action' value='abandon'>Abandon</button>
 </form>
+<p class='note'>"Submit" leaves the details being verified (transfers pending) until a review is finished
+on the console; "Save" leaves some requirements due. Both return to the platform; "Abandon" saves nothing.</p>
 """
     return page("Onboarding", body)
 
 
+def _amounts(amounts: dict[str, int]) -> str:
+    return ", ".join(money(amount, currency) for currency, amount in amounts.items()) or "0.00"
+
+
 def express_dashboard_page(state: EmulatorState, account_id: str) -> str:
-    with state.lock:
-        account = state.accounts[account_id]
-        balances = dict(state.account_balances.get(account_id, {}))
-        transfers = [t for t in state.transfers.values() if t["destination"] == account_id]
+    snapshot = state.snapshot()
+    account = snapshot["accounts"][account_id]
+    balances = snapshot["account_balances"][account_id]
+    transfers = [t for t in snapshot["transfers"].values() if t["destination"] == account_id]
     rows = "".join(
         f"<tr><td>{escape(t['id'])}</td><td>{money(t['amount'], t['currency'])}</td>"
         f"<td>{money(t['amount_reversed'], t['currency'])}</td>"
         f"<td>{escape(t['transfer_group'] or '')}</td></tr>"
         for t in transfers
     )
-    balance_text = ", ".join(money(amount, currency) for currency, amount in balances.items()) or "0.00"
     body = f"""
 <h1>Express dashboard</h1>
 <p>Account <code>{escape(account_id)}</code> ({escape(account.get("email") or "")})</p>
-<p>Available balance: {balance_text}</p>
+<p>Available balance: {_amounts(balances["available"])}. Pending: {_amounts(balances["pending"])}.</p>
 <table><thead><tr><th>Transfer</th><th>Amount</th><th>Reversed</th><th>Group</th></tr></thead>
 <tbody>{rows}</tbody></table>
 """
@@ -134,9 +148,8 @@ def _button(action: str, label: str, **fields: str) -> str:
     )
 
 
-def console_page(state: EmulatorState) -> str:
-    snapshot = state.snapshot()
-    sessions = "".join(
+def _session_rows(snapshot: dict[str, Any]) -> str:
+    return "".join(
         f"<tr><td><a href='/c/pay/{escape(s['id'])}'>{escape(s['id'][:20])}…</a></td>"
         f"<td>{escape(s['status'])}</td>"
         f"<td>{escape(s['payment_status'])}</td><td>{money(s['amount_total'], s['currency'])}</td><td>"
@@ -153,46 +166,111 @@ def console_page(state: EmulatorState) -> str:
         + "</td></tr>"
         for s in reversed(list(snapshot["checkout_sessions"].values()))
     )
-    charges = "".join(
+
+
+def _charge_rows(snapshot: dict[str, Any]) -> str:
+    def actions(charge: dict[str, Any]) -> str:
+        if charge["disputed"]:
+            return "disputed"
+        if charge["status"] != "succeeded" or charge["refunded"]:
+            return ""
+        action = f"/_emulator/charges/{charge['id']}/dispute"
+        return _button(action, "Open inquiry", kind="inquiry") + _button(
+            action, "Open chargeback", kind="chargeback"
+        )
+
+    return "".join(
         f"<tr><td>{escape(c['id'])}</td><td>{escape(c['status'])}</td>"
         f"<td>{money(c['amount'], c['currency'])}</td>"
-        f"<td>{money(c['amount_refunded'], c['currency'])}</td><td>"
-        + (
-            _button(f"/_emulator/charges/{c['id']}/dispute", "Open dispute")
-            if not c["disputed"]
-            else "disputed"
-        )
-        + "</td></tr>"
+        f"<td>{money(c['amount_refunded'], c['currency'])}</td><td>{actions(c)}</td></tr>"
         for c in reversed(list(snapshot["charges"].values()))
     )
-    disputes = "".join(
-        f"<tr><td>{escape(d['id'])}</td><td>{escape(d['charge'])}</td><td>{escape(d['status'])}</td><td>"
-        + (
-            _button(f"/_emulator/disputes/{d['id']}/close", "Close as won", status="won")
-            + _button(f"/_emulator/disputes/{d['id']}/close", "Close as lost", status="lost")
-            if d["status"] == "needs_response"
-            else ""
-        )
-        + "</td></tr>"
+
+
+def _refund_rows(snapshot: dict[str, Any]) -> str:
+    def actions(refund: dict[str, Any]) -> str:
+        action = f"/_emulator/refunds/{refund['id']}/settle"
+        buttons = _button(action, "Succeed", status="succeeded") if refund["status"] == "pending" else ""
+        if refund["status"] in ("pending", "succeeded"):
+            buttons += _button(action, "Make this refund fail", status="failed")
+        return buttons
+
+    return "".join(
+        f"<tr><td>{escape(r['id'])}</td><td>{escape(r['charge'])}</td><td>{escape(r['status'])}</td>"
+        f"<td>{money(r['amount'], r['currency'])}</td><td>{actions(r)}</td></tr>"
+        for r in reversed(list(snapshot["refunds"].values()))
+    )
+
+
+def _dispute_rows(snapshot: dict[str, Any]) -> str:
+    def actions(dispute: dict[str, Any]) -> str:
+        close, status = f"/_emulator/disputes/{dispute['id']}/close", dispute["status"]
+        evidence = _button(f"/_emulator/disputes/{dispute['id']}/evidence", "Submit evidence")
+        if status in ("needs_response", "under_review"):
+            return (
+                (evidence if status == "needs_response" else "")
+                + _button(close, "Close as won", status="won")
+                + _button(close, "Close as lost", status="lost")
+            )
+        if status in ("warning_needs_response", "warning_under_review"):
+            return (evidence if status == "warning_needs_response" else "") + _button(
+                close, "Close inquiry", status="warning_closed"
+            )
+        return ""
+
+    return "".join(
+        f"<tr><td>{escape(d['id'])}</td><td>{escape(d['charge'])}</td><td>{escape(d['status'])}</td>"
+        f"<td>{money(d['amount'], d['currency'])}</td><td>{actions(d)}</td></tr>"
         for d in snapshot["disputes"].values()
     )
+
+
+def _account_rows(snapshot: dict[str, Any]) -> str:
+    def actions(account: dict[str, Any]) -> str:
+        base = f"/_emulator/accounts/{account['id']}"
+        buttons = _button(f"{base}/payout", "Pay out")
+        if account["requirements"]["pending_verification"]:
+            buttons += _button(f"{base}/review", "Approve review", outcome="approve")
+            buttons += _button(f"{base}/review", "Require more", outcome="require_more")
+        return buttons
+
+    return "".join(
+        f"<tr><td>{escape(a['id'])}</td><td>{escape(a['country'])}</td>"
+        f"<td>{escape(a['tos_acceptance']['service_agreement'])}</td>"
+        f"<td>{escape(str(a['capabilities'].get('transfers')))}</td>"
+        f"<td>{_amounts(snapshot['account_balances'][a['id']]['available'])}</td>"
+        f"<td>{_amounts(snapshot['account_balances'][a['id']]['pending'])}</td><td>{actions(a)}</td></tr>"
+        for a in snapshot["accounts"].values()
+    )
+
+
+def console_page(state: EmulatorState) -> str:
+    snapshot = state.snapshot()
     deliveries = "".join(
         f"<tr><td>{escape(d['event_type'])}</td><td>{escape(d['event_id'])}</td><td>{escape(d['status'])}</td>"
         f"<td>{len(d['attempts'])}</td></tr>"
         for d in reversed(snapshot["deliveries"][-30:])
     )
-    available = ", ".join(money(a, c) for c, a in snapshot["balance"]["available"].items()) or "0.00"
+    balance = snapshot["balance"]
     body = f"""
 <h1>Stripe emulator console</h1>
-<p>Platform available balance: {available}.
+<p>Platform balance: available {_amounts(balance["available"])}, pending {_amounts(balance["pending"])}.
 <a href='/_emulator/state'>State as JSON</a></p>
+{_button("/_emulator/balance/settle", "Make pending funds available")}
 <form method='post' action='/_emulator/balance'>
 <label for='available'>Set available balance (cents, USD)</label>
 <input id='available' name='available' value='100000'> <button type='submit'>Set balance</button></form>
 <h2>Checkout sessions</h2><table><tr><th>Id</th><th>Status</th><th>Payment</th><th>Amount</th><th></th></tr>
-{sessions}</table>
-<h2>Charges</h2><table><tr><th>Id</th><th>Status</th><th>Amount</th><th>Refunded</th><th></th></tr>{charges}</table>
-<h2>Disputes</h2><table><tr><th>Id</th><th>Charge</th><th>Status</th><th></th></tr>{disputes}</table>
+{_session_rows(snapshot)}</table>
+<h2>Charges</h2><table><tr><th>Id</th><th>Status</th><th>Amount</th><th>Refunded</th><th></th></tr>
+{_charge_rows(snapshot)}</table>
+<h2>Refunds</h2><table><tr><th>Id</th><th>Charge</th><th>Status</th><th>Amount</th><th></th></tr>
+{_refund_rows(snapshot)}</table>
+<h2>Disputes</h2><table><tr><th>Id</th><th>Charge</th><th>Status</th><th>Amount</th><th></th></tr>
+{_dispute_rows(snapshot)}</table>
+<h2>Connected accounts</h2><table><tr><th>Id</th><th>Country</th><th>Agreement</th><th>Transfers</th>
+<th>Available</th><th>Pending</th><th></th></tr>
+{_account_rows(snapshot)}</table>
 <h2>Webhook deliveries (latest 30)</h2>
 <table><tr><th>Type</th><th>Event</th><th>Status</th><th>Attempts</th></tr>
 {deliveries}</table>

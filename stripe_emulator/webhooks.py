@@ -26,7 +26,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-logger = logging.getLogger("payments.emulator.webhooks")
+logger = logging.getLogger("stripe_emulator.webhooks")
 
 
 def sign_payload(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:

@@ -173,9 +173,20 @@ def test_event_from_an_api_call_names_the_request_and_its_idempotency_key(stripe
     [
         ("transfer", ["transfer.created"]),
         ("reversal", ["transfer.created", "transfer.reversed"]),
-        ("dispute", ["charge.dispute.created", "charge.dispute.closed"]),
-        ("refund_pending", ["refund.created", "charge.refunded", "refund.updated"]),
-        ("refund_failed", ["refund.created", "charge.refunded", "refund.failed", "refund.updated"]),
+        (
+            "dispute",
+            [
+                "charge.dispute.created",
+                "charge.dispute.funds_withdrawn",
+                "charge.dispute.updated",
+                "charge.dispute.closed",
+            ],
+        ),
+        ("refund_pending", ["refund.created", "charge.refunded", "charge.refund.updated", "refund.updated"]),
+        (
+            "refund_failed",
+            ["refund.created", "charge.refunded", "charge.refund.updated", "refund.updated", "refund.failed"],
+        ),
     ],
 )
 def test_money_movements_raise_their_events(

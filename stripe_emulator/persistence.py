@@ -10,11 +10,17 @@ never sees half an update. A save writes a temporary file next to the target, fs
 If a save fails (disk full, say) the change that triggered it still stands in memory and the request
 answers 500 ("The emulator itself failed.", with the error logged); the next change writes everything again.
 
-Kept: every object store, balances, idempotency records (replays and mismatches behave the same) and
-events. Not kept: the request log, webhook deliveries (queued or finished: events raised before a restart
+Kept: every object store, the balance transactions balances are summed from, idempotency records with the
+time each key was first used (replays, mismatches and the 24-hour expiry behave the same) and events.
+Not kept: the request log, webhook deliveries (queued or finished: events raised before a restart
 are not delivered after it), faults, webhook settings and the `/_emulator/config` switches (those come
 from the command line on each start). "Pay later" payments still processing are rescheduled at start
 (`EmulatorState.resume_settlements`) when `async_delay_seconds` is set.
+
+Versions: 2 (current) keeps balance transactions and each idempotency key's first use. Version 1 files
+(bare balance counters, keys without a time) still load: their keys count as first used at load time,
+their balances become `adjustment` transactions (`LoadedState.legacy_balances`), and the file is rewritten
+as version 2.
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 FORMAT = "stripe-emulator-state"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 # Attributes of `EmulatorState` written to the file, and the JSON type each must have.
 PERSISTED_FIELDS: dict[str, type] = {
@@ -45,18 +54,31 @@ PERSISTED_FIELDS: dict[str, type] = {
     "accounts": dict,
     "account_links": dict,
     "login_links": dict,
+    "payouts": dict,
+    "balance_transactions": dict,
+    "account_of": dict,
+    "funds_wait_for": dict,
     "events": list,
-    "balance": dict,
-    "account_balances": dict,
     "idempotency": dict,
 }
+# Version 1 kept balances as counters: {"balance": {"available": {...}, "pending": {...}},
+# "account_balances": {acct: {currency: available}}}.
+LEGACY_BALANCE_FIELDS = ("balance", "account_balances")
 
 
 class StateFileError(Exception):
     """The state file exists but cannot be read or does not hold emulator state."""
 
 
-def load_state_file(path: Path) -> dict[str, Any] | None:
+@dataclass
+class LoadedState:
+    fields: dict[str, Any]
+    # A version 1 file's balance counters, to be booked as adjustments (empty for version 2).
+    legacy_balances: dict[str, Any] = field(default_factory=dict)
+    upgraded: bool = False  # read from an older version: write it back in the current one
+
+
+def load_state_file(path: Path) -> LoadedState | None:
     """The persisted fields stored in `path`, or None when the file does not exist.
 
     Raises `StateFileError` naming the file for anything else: an unreadable, corrupt or foreign file is
@@ -74,10 +96,11 @@ def load_state_file(path: Path) -> dict[str, Any] | None:
         raise StateFileError(f"Stripe emulator state file {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateFileError(f'{path} is not a Stripe emulator state file (no "format": "{FORMAT}").')
-    if data.get("version") != VERSION:
+    version = data.get("version")
+    if version not in READABLE_VERSIONS:
         raise StateFileError(
-            f"Stripe emulator state file {path} has version {data.get('version')!r}; this emulator reads "
-            f"version {VERSION}."
+            f"Stripe emulator state file {path} has version {version!r}; this emulator reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}."
         )
     fields: dict[str, Any] = {}
     for name, kind in PERSISTED_FIELDS.items():
@@ -88,7 +111,19 @@ def load_state_file(path: Path) -> dict[str, Any] | None:
                 f"{'object' if kind is dict else 'array'}."
             )
         fields[name] = value
-    return fields
+    if version == VERSION:
+        return LoadedState(fields)
+    first_used_at = time.time()
+    for record in fields["idempotency"].values():
+        if isinstance(record, dict):
+            record.setdefault("first_used_at", first_used_at)
+    for account in fields["accounts"].values():
+        if isinstance(account, dict):
+            account.setdefault(
+                "tos_acceptance", {"date": None, "ip": None, "service_agreement": "full", "user_agent": None}
+            )
+    legacy = {name: data[name] for name in LEGACY_BALANCE_FIELDS if isinstance(data.get(name), dict)}
+    return LoadedState(fields, legacy_balances=legacy, upgraded=True)
 
 
 def dump_state(fields: dict[str, Any]) -> str:

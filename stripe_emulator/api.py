@@ -2,15 +2,21 @@
 
 Order of checks for one request, as Stripe does it:
 1. API key: `Authorization: Bearer sk_test_...` (or HTTP Basic with the key as user name), else 401.
-2. Route: an unknown path answers 404 `Unrecognized request URL`.
+2. Route: an unknown path answers 404 `Unrecognized request URL`. A `Stripe-Account: acct_...` header
+   (acting on a connected account) must name a known account (else 403 `account_invalid`) and is taken only
+   by the endpoints that implement it (`GET /v1/balance`, `GET /v1/balance_transactions/{id}`); elsewhere
+   it is refused rather than silently applied to the platform.
 3. Fault injection (see `faults.py`): 5xx / 409 / 429 are answered here, before any work and without
    storing anything under the idempotency key.
 4. Idempotency (POST only): a key seen before with the same method, path and parameters replays the stored
    answer with `Idempotent-Replayed: true`; with different ones it is a 400 `idempotency_error`; a key whose
-   first request is still running gets 409 `idempotency_key_in_use`.
+   first request is still running gets 409 `idempotency_key_in_use`. Keys are kept 24 hours from their
+   first use, as Stripe keeps them: an older key is forgotten and its request executes anew
+   (`POST /_emulator/idempotency/age` moves every key's first use back, for tests).
 5. Parameters are validated against the endpoint's schema. Like Stripe, a request that fails validation is
-   not stored under its key (it never started executing); any answer after that, success or a business
-   error such as `balance_insufficient`, is stored and replayed.
+   not stored under its key (it never started executing); any answer after that, success, a business
+   error such as `balance_insufficient`, or a 500 from a `crash` fault (the work was done, then the
+   endpoint failed), is stored and replayed.
 
 The emulator accepts only the parameters it implements: anything else is `parameter_unknown`, so a new
 parameter in the gateway cannot be silently ignored here. `tests/payments/test_gateway_params.py` checks
@@ -27,8 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from payments.emulator.state import API_VERSION, REQUEST_LOG_LIMIT, EmulatorState, new_id
-from payments.emulator.wire import (
+from stripe_emulator.state import API_VERSION, REQUEST_LOG_LIMIT, EmulatorState, new_id
+from stripe_emulator.wire import (
     Bool,
     Int,
     ListOf,
@@ -102,13 +108,9 @@ TRANSFER_CREATE: dict[str, Param] = {
     "metadata": Metadata(),
     "expand": EXPAND,
 }
-TRANSFER_LIST: dict[str, Param] = {
-    "transfer_group": Str(),
-    "destination": Str(),
-    "limit": Int(),
-    "starting_after": Str(),
-    "expand": EXPAND,
-}
+PAGING: dict[str, Param] = {"limit": Int(), "starting_after": Str(), "ending_before": Str(), "expand": EXPAND}
+TRANSFER_LIST: dict[str, Param] = {"transfer_group": Str(), "destination": Str(), **PAGING}
+REFUND_LIST: dict[str, Param] = {"charge": Str(), "payment_intent": Str(), **PAGING}
 TRANSFER_REVERSAL_CREATE: dict[str, Param] = {
     "amount": Int(),
     "description": Str(),
@@ -122,6 +124,7 @@ ACCOUNT_CREATE: dict[str, Param] = {
     "email": Str(),
     "business_type": Str(choices=("individual", "company", "non_profit", "government_entity")),
     "capabilities": Obj(fields={"transfers": _CAPABILITY, "card_payments": _CAPABILITY}),
+    "tos_acceptance": Obj(fields={"service_agreement": Str(choices=("full", "recipient"))}),
     "metadata": Metadata(),
     "expand": EXPAND,
 }
@@ -140,13 +143,22 @@ class Endpoint:
     method: str
     pattern: re.Pattern[str]
     schema: dict[str, Param]
-    # Called with the state, the path's captured ids and the validated parameters.
+    # Called with the state, the validated parameters and the path's captured ids (and, for endpoints
+    # that act on a connected account through the `Stripe-Account` header, `account=`).
     run: Callable[..., dict[str, Any]]
+    connect: bool = False
 
 
-def _route(method: str, path: str, schema: dict[str, Param], run: Callable[..., dict[str, Any]]) -> Endpoint:
+def _route(
+    method: str,
+    path: str,
+    schema: dict[str, Param],
+    run: Callable[..., dict[str, Any]],
+    *,
+    connect: bool = False,
+) -> Endpoint:
     regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"
-    return Endpoint(method, re.compile(regex), schema, run)
+    return Endpoint(method, re.compile(regex), schema, run, connect)
 
 
 ENDPOINTS: list[Endpoint] = [
@@ -168,10 +180,14 @@ ENDPOINTS: list[Endpoint] = [
     _route(
         "GET", "/v1/payment_intents/{id}", EXPAND_ONLY, lambda s, p, id: s.api_payment_intent_retrieve(id)
     ),
+    _route("GET", "/v1/charges/{id}", EXPAND_ONLY, lambda s, p, id: s.api_charge_retrieve(id)),
+    _route("GET", "/v1/disputes/{id}", EXPAND_ONLY, lambda s, p, id: s.api_dispute_retrieve(id)),
     _route("POST", "/v1/refunds", REFUND_CREATE, lambda s, p: s.api_refund_create(p)),
+    _route("GET", "/v1/refunds", REFUND_LIST, lambda s, p: s.api_refund_list(p)),
     _route("GET", "/v1/refunds/{id}", EXPAND_ONLY, lambda s, p, id: s.api_refund_retrieve(id)),
     _route("POST", "/v1/transfers", TRANSFER_CREATE, lambda s, p: s.api_transfer_create(p)),
     _route("GET", "/v1/transfers", TRANSFER_LIST, lambda s, p: s.api_transfer_list(p)),
+    _route("GET", "/v1/transfers/{id}", EXPAND_ONLY, lambda s, p, id: s.api_transfer_retrieve(id)),
     _route(
         "POST",
         "/v1/transfers/{id}/reversals",
@@ -183,6 +199,16 @@ ENDPOINTS: list[Endpoint] = [
     _route("POST", "/v1/account_links", ACCOUNT_LINK_CREATE, lambda s, p: s.api_account_link_create(p)),
     _route(
         "POST", "/v1/accounts/{id}/login_links", EXPAND_ONLY, lambda s, p, id: s.api_login_link_create(id)
+    ),
+    _route(
+        "GET", "/v1/balance", EXPAND_ONLY, lambda s, p, account: s.api_balance_retrieve(account), connect=True
+    ),
+    _route(
+        "GET",
+        "/v1/balance_transactions/{id}",
+        EXPAND_ONLY,
+        lambda s, p, id, account: s.api_balance_transaction_retrieve(id, account),
+        connect=True,
     ),
 ]
 
@@ -278,18 +304,27 @@ def _answer(
             )
         )
 
+    account = headers.get("stripe-account") or None
+    if account is not None:
+        refusal = _connected_account_refusal(state, endpoint, account, key, method, path)
+        if refusal is not None:
+            return _error(refusal)
+
     fault = state.faults.pick(method, path)
     if fault is not None:
         log_entry["fault"] = fault.kind
         if fault.status is not None:
             return _fault_response(fault.status)
+    crash = fault is not None and fault.kind == "crash"
 
     if idempotency_key is None:
-        response = _execute(state, endpoint, ids, raw_params, request_id, None, None)
+        response = _execute(state, endpoint, ids, account, raw_params, request_id, None, None, crash=crash)
     else:
-        fingerprint = json.dumps([method, path, raw_params], sort_keys=True)
+        # A key is scoped to the account it acted on (the platform's fingerprint keeps version 1's shape).
+        scope = [method, path] if account is None else [method, path, account]
+        fingerprint = json.dumps([*scope, raw_params], sort_keys=True)
         with state.lock:
-            stored = state.idempotency.get(idempotency_key)
+            stored = state.idempotency_record(idempotency_key)
             in_flight = idempotency_key in state.in_flight_keys
             if stored is None and not in_flight:
                 state.in_flight_keys.add(idempotency_key)
@@ -323,7 +358,15 @@ def _answer(
         else:
             try:
                 response = _execute(
-                    state, endpoint, ids, raw_params, request_id, idempotency_key, fingerprint
+                    state,
+                    endpoint,
+                    ids,
+                    account,
+                    raw_params,
+                    request_id,
+                    idempotency_key,
+                    fingerprint,
+                    crash=crash,
                 )
             finally:
                 with state.lock:
@@ -332,6 +375,28 @@ def _answer(
     if fault is not None and fault.kind == "timeout":
         response.hold_seconds = fault.delay
     return response
+
+
+def _connected_account_refusal(
+    state: EmulatorState, endpoint: Endpoint, account: str, key: str, method: str, path: str
+) -> StripeApiError | None:
+    with state.lock:
+        known = account in state.accounts
+    if not known:
+        masked = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:]
+        return StripeApiError(
+            403,
+            f"The provided key '{masked}' does not have access to account '{account}' (or that account does "
+            "not exist). Application access may have been revoked.",
+            code="account_invalid",
+        )
+    if not endpoint.connect:
+        return StripeApiError(
+            400,
+            f"The Stripe emulator does not implement the `Stripe-Account` header for {method} {path}; "
+            "see docs/stripe.md.",
+        )
+    return None
 
 
 def _match(method: str, path: str) -> tuple[Endpoint | None, dict[str, str]]:
@@ -372,15 +437,33 @@ def _fault_response(status: int) -> ApiResponse:
     )
 
 
+def _crash_response() -> ApiResponse:
+    # Stripe asks clients not to retry a 500 it has stored for the key: the retry would only replay it.
+    response = _error(
+        StripeApiError(
+            500,
+            "An unknown error occurred while processing your request. (the Stripe emulator's `crash` fault: "
+            "the request was carried out, then failed)",
+            type="api_error",
+        )
+    )
+    response.headers["Stripe-Should-Retry"] = "false"
+    return response
+
+
 def _execute(
     state: EmulatorState,
     endpoint: Endpoint,
     ids: dict[str, str],
+    account: str | None,
     raw_params: dict[str, Any],
     request_id: str,
     idempotency_key: str | None,
     fingerprint: str | None,
+    *,
+    crash: bool = False,
 ) -> ApiResponse:
+    """Validate, run and (with a key) store the answer. `crash`: answer (and store) a 500 after the work."""
     try:
         params = validate_fields(endpoint.schema, raw_params)
     except StripeApiError as exc:
@@ -389,10 +472,13 @@ def _execute(
     try:
         with state.lock:
             try:
-                result = endpoint.run(state, params, **ids)
+                extra = {"account": account} if endpoint.connect else {}
+                result = endpoint.run(state, params, **ids, **extra)
                 response = ApiResponse(200, state.expand(result, expand_paths(params)))
             except StripeApiError as exc:
                 response = _error(exc)
+            if crash:
+                response = _crash_response()
             if idempotency_key is not None:
                 state.idempotency[idempotency_key] = {
                     "fingerprint": fingerprint,
@@ -400,6 +486,7 @@ def _execute(
                     "body": json.dumps(response.body),
                     "headers": dict(response.headers),
                     "request_id": request_id,
+                    "first_used_at": time.time(),
                 }
     finally:
         state.current_request.info = None

@@ -1,4 +1,4 @@
-"""Fault injection: make chosen API calls answer 5xx, 429 or time out.
+"""Fault injection: make chosen API calls answer 5xx, 429, time out, or crash after doing their work.
 
 A fault is written as one string, on the command line (`--fault SPEC`, repeatable) or in JSON to
 `POST /_emulator/faults`:
@@ -8,19 +8,27 @@ A fault is written as one string, on the command line (`--fault SPEC`, repeatabl
     METHOD PATH=KINDxCOUNT      the next COUNT matching calls, then the fault is spent
 
 METHOD is GET, POST or `*`. PATH is matched with shell wildcards (`/v1/transfers/*/reversals`, `/v1/*`).
-KIND is an HTTP status (500, 502, 503, 429, 409) or `timeout`.
+KIND is an HTTP status (500, 502, 503, 429, 409), `timeout` or `crash`.
 
-Examples: `POST /v1/transfers=500:0.5`, `POST /v1/refunds=429x2`, `* /v1/*=timeout:0.1`.
+Examples: `POST /v1/transfers=500:0.5`, `POST /v1/refunds=429x2`, `* /v1/*=timeout:0.1`,
+`POST /v1/refunds=crashx1`.
 
 What each kind does, and why:
 - 5xx: answered before the request is executed and NOT stored for its idempotency key, like an error in
   front of Stripe's API; the SDK (with `max_network_retries`) retries 5xx with the same key.
 - 409: `idempotency_key_in_use`, what Stripe answers while a request with the same key is in flight; the
   SDK retries it.
-- 429: `rate_limit`; the SDK does not retry it, the caller must back off.
+- 429: `rate_limit`; the SDK does not retry it, the caller must back off. Never stored for the key.
 - timeout: the request IS executed (and its result stored for its key), then the answer is held back for
   the fault's `delay` seconds, longer than the client's timeout. This is the case idempotency keys exist for:
   Stripe did the work, the client never heard, the retry with the same key gets the stored answer.
+- crash: the request IS executed (money moves), then answered 500 `api_error` with
+  `Stripe-Should-Retry: false`, and that 500 is what Stripe stores for the key: every retry with the same
+  key gets the same 500 back (`Idempotent-Replayed: true`) until the key expires after 24 hours. This is
+  Stripe's "the endpoint failed after it started work" case: the caller cannot tell from the answer whether
+  the money moved, and retrying with the key will not tell it either; it has to look (e.g. list the
+  refunds of the payment). The SDK honours `Stripe-Should-Retry: false` and does not retry. A crash on a
+  request whose key already holds an answer has nothing to crash: the stored answer is replayed.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 _SPEC = re.compile(
-    r"^\s*(?P<method>[A-Za-z*]+)\s+(?P<path>\S+)\s*=\s*(?P<kind>\d{3}|timeout)"
+    r"^\s*(?P<method>[A-Za-z*]+)\s+(?P<path>\S+)\s*=\s*(?P<kind>\d{3}|timeout|crash)"
     r"(?::(?P<rate>[0-9.]+)|x(?P<count>\d+))?\s*$"
 )
 DEFAULT_TIMEOUT_DELAY = 30.0
@@ -47,7 +55,7 @@ class FaultSpecError(ValueError):
 class Fault:
     method: str
     path: str
-    kind: str  # "500", "429", ..., or "timeout"
+    kind: str  # "500", "429", ..., "timeout" or "crash"
     rate: float = 1.0
     remaining: int | None = None  # "next N calls" mode; None = unlimited
     delay: float = DEFAULT_TIMEOUT_DELAY  # seconds a timeout holds the answer back
@@ -56,7 +64,8 @@ class Fault:
 
     @property
     def status(self) -> int | None:
-        return None if self.kind == "timeout" else int(self.kind)
+        """The status answered before any work (5xx, 409, 429); None for kinds that let the work happen."""
+        return int(self.kind) if self.kind.isdigit() else None
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and fnmatch.fnmatchcase(path, self.path)
@@ -72,8 +81,8 @@ def parse_fault(spec: str, *, delay: float = DEFAULT_TIMEOUT_DELAY, seed: int = 
     if not match:
         raise FaultSpecError(f"Bad fault spec {spec!r}: expected 'METHOD PATH=KIND[:RATE|xCOUNT]'")
     kind = match["kind"]
-    if kind != "timeout" and not (kind in ("409", "429") or kind.startswith("5")):
-        raise FaultSpecError(f"Bad fault kind {kind!r}: use 5xx, 409, 429 or timeout")
+    if kind not in ("timeout", "crash") and not (kind in ("409", "429") or kind.startswith("5")):
+        raise FaultSpecError(f"Bad fault kind {kind!r}: use 5xx, 409, 429, timeout or crash")
     rate = float(match["rate"]) if match["rate"] else 1.0
     if not 0 < rate <= 1:
         raise FaultSpecError(f"Bad fault rate {rate}: must be in (0, 1]")

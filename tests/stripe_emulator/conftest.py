@@ -1,0 +1,6 @@
+"""The emulator's own tests share the payments tests' setup: a paid checkout and an onboarded provider
+account, made through the gateway (the `stripe_emulator` fixture comes from tests/fixtures/stripe.py)."""
+
+from tests.payments.conftest import charge_id, open_session, paid_session, provider_account
+
+__all__ = ["charge_id", "open_session", "paid_session", "provider_account"]
