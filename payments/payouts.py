@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
-from bookings.services import booking_complete
+from bookings.services import BookingError, booking_complete
 from marketplace.audit import audit_record
 from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User
@@ -186,12 +186,17 @@ def sessions_auto_complete(*, now: datetime | None = None) -> int:
     )
     done = 0
     for pk in ids:
-        booking, _ = session_complete(
-            booking_id=pk,
-            actor=None,
-            reason=f"completed automatically {settings.AUTO_COMPLETE_HOURS} h after its end",
-        )
-        done += booking.status == Booking.Status.COMPLETED
+        try:
+            session_complete(
+                booking_id=pk,
+                actor=None,
+                reason=f"completed automatically {settings.AUTO_COMPLETE_HOURS} h after its end",
+                now=now,
+            )
+        except BookingError as error:  # cancelled or completed by someone else since the query
+            logger.info("auto-complete skipped booking %s: %s", pk, error)
+            continue
+        done += 1
     return done
 
 

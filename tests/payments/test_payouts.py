@@ -295,17 +295,18 @@ def test_two_release_runs_at_once_pay_each_payout_once(
     def run():
         try:
             barrier.wait()
-            payouts_release(now=later)
+            payouts_release()
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
         finally:
             close_old_connections()
 
     threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with time_machine.travel(later, tick=True):  # the tasks read the clock
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
     assert not errors
     assert set(Payout.objects.values_list("status", flat=True)) == {Payout.Status.PAID}
