@@ -72,6 +72,20 @@ def checkout_page(state: EmulatorState, session_id: str, *, message: str | None 
     )
     alert = f"<p class='alert' role='alert'>{escape(message)}</p>" if message else ""
     email = escape(session.get("customer_email") or "")
+    # Bank debits only where the session offers them (a platform may allow cards only, as Stripe lets it).
+    bank_debits = (
+        """
+  <button type='submit' name='action' value='pay_later_succeeds'>Pay later (succeeds)</button>
+  <button type='submit' name='action' value='pay_later_fails'>Pay later (fails)</button>"""
+        if "us_bank_account" in session.get("payment_method_types", [])
+        else ""
+    )
+    bank_note = (
+        "<p class='note'>\"Pay later\" stands for a bank debit: the session completes unpaid and settles "
+        "later.</p>"
+        if bank_debits
+        else "<p class='note'>This checkout accepts cards only.</p>"
+    )
     body = f"""
 <h1>Pay</h1>
 <p class='amount'>{money(session["amount_total"], session["currency"])}</p>
@@ -83,12 +97,10 @@ def checkout_page(state: EmulatorState, session_id: str, *, message: str | None 
   <input id='card_number' name='card_number' value='4242 4242 4242 4242' autocomplete='off'>
   <p class='note'>4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined.</p>
   <button class='primary' type='submit' name='action' value='pay'>Pay</button>
-  <button type='submit' name='action' value='decline'>Decline</button>
-  <button type='submit' name='action' value='pay_later_succeeds'>Pay later (succeeds)</button>
-  <button type='submit' name='action' value='pay_later_fails'>Pay later (fails)</button>
+  <button type='submit' name='action' value='decline'>Decline</button>{bank_debits}
   <button type='submit' name='action' value='back'>Back</button>
 </form>
-<p class='note'>"Pay later" stands for a bank debit: the session completes unpaid and settles later.</p>
+{bank_note}
 """
     return 200, page("Checkout", body)
 

@@ -660,6 +660,14 @@ class EmulatorState:
             if session["status"] != "open":
                 raise StripeApiError(400, f"This Checkout Session is {session['status']}; it can't be paid.")
             private = self.session_private[session_id]
+            if method.startswith("delayed_") and "us_bank_account" not in session["payment_method_types"]:
+                # A session made with allowed_payment_method_types=["card"] never offers a bank debit.
+                raise StripeApiError(
+                    400,
+                    "This Checkout Session accepts only "
+                    + ", ".join(session["payment_method_types"])
+                    + ": a bank debit cannot pay it.",
+                )
             digits = "".join(ch for ch in (card_number or "") if ch.isdigit())
             if method == "declined_card" or (method == "card" and digits in DECLINED_TEST_CARDS):
                 private["decline_message"] = "Your card was declined."

@@ -166,6 +166,7 @@ def test_a_declined_card_leaves_the_session_open_and_the_booking_pending(booking
 
 def test_a_delayed_payment_is_processing_then_confirms(booking, stripe_emulator):
     payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.offer_bank_debits(payment.checkout_session_id)  # a session from before cards-only
     stripe_emulator.pay(payment.checkout_session_id, method="delayed_success")
 
     payment_sync_from_session(session_id=payment.checkout_session_id)
@@ -180,6 +181,7 @@ def test_a_delayed_payment_is_processing_then_confirms(booking, stripe_emulator)
 
 def test_a_delayed_payment_that_fails_releases_the_slot(booking, stripe_emulator):
     payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.offer_bank_debits(payment.checkout_session_id)  # a session from before cards-only
     stripe_emulator.pay(payment.checkout_session_id, method="delayed_failure")
     stripe_emulator.settle(payment.checkout_session_id)
 

@@ -19,6 +19,7 @@ from payments.services import (
     checkouts_sweep,
     payment_sync_from_session,
 )
+from stripe_emulator.wire import StripeApiError
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +105,8 @@ def test_checkout_offers_only_payment_methods_that_settle_at_once(booking, strip
     assert request["params"]["allowed_payment_method_types"] == {"0": "card"}
     [session] = stripe_emulator.state()["checkout_sessions"].values()
     assert session["payment_method_types"] == ["card"]
+    with pytest.raises(StripeApiError, match="bank debit cannot pay it"):
+        stripe_emulator.pay(session["id"], method="delayed_success")
 
 
 # 3. Payment after the session ------------------------------------------------------------------------------

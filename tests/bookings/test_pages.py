@@ -154,6 +154,7 @@ def test_success_page_says_processing_for_a_delayed_payment(
 ):
     booking = booking_create(client=client_user, service=bookable_service, start_at=slot)
     payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.offer_bank_debits(payment.checkout_session_id)  # a session from before cards-only
     stripe_emulator.pay(payment.checkout_session_id, method="delayed_success")
 
     response = as_client.get(

@@ -167,6 +167,7 @@ def test_async_failed_after_succeeded_keeps_the_booking_confirmed(
 ):
     booking = booking_create(client=client_user, service=bookable_service, start_at=slot)
     payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.offer_bank_debits(payment.checkout_session_id)  # a session from before cards-only
     stripe_emulator.pay(payment.checkout_session_id, method="delayed_success")
     stripe_emulator.settle(payment.checkout_session_id)
     succeeded = _session_event(

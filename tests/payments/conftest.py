@@ -13,6 +13,12 @@ def open_session(stripe_emulator) -> gateway.CheckoutSession:
 
 
 @pytest.fixture
+def bank_debit_session(stripe_emulator) -> gateway.CheckoutSession:
+    """An open session that also offers a bank debit ("pay later")."""
+    return checkout_create(booking_ref="43", bank_debits=True)
+
+
+@pytest.fixture
 def paid_session(stripe_emulator, open_session) -> gateway.CheckoutSession:
     stripe_emulator.pay(open_session.id)
     return gateway.checkout_session_retrieve(session_id=open_session.id)

@@ -12,8 +12,17 @@ def _expires_at() -> datetime:
 
 
 def checkout_create(
-    *, booking_ref: str = "42", amount: int = 5000, key: str | None = None
+    *, booking_ref: str = "42", amount: int = 5000, key: str | None = None, bank_debits: bool = False
 ) -> gateway.CheckoutSession:
+    """A Checkout Session as the app makes them (cards only), or with ``bank_debits`` one that also offers a
+    bank debit ("pay later"), as a platform allowing them would make."""
+    if bank_debits:
+        cards_only = gateway.PAYMENT_METHOD_TYPES
+        gateway.PAYMENT_METHOD_TYPES = ("card", "us_bank_account")
+        try:
+            return checkout_create(booking_ref=booking_ref, amount=amount, key=key)
+        finally:
+            gateway.PAYMENT_METHOD_TYPES = cards_only
     return gateway.checkout_session_create(
         booking_ref=booking_ref,
         amount=amount,

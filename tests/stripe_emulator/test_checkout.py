@@ -17,12 +17,22 @@ def _submit(session: gateway.CheckoutSession, action: str, card_number: str = "4
     )
 
 
-def test_checkout_page_offers_labelled_buttons(stripe_emulator, open_session):
-    html = requests.get(open_session.url, timeout=5).text
+def test_checkout_page_offers_labelled_buttons(stripe_emulator, bank_debit_session):
+    html = requests.get(bank_debit_session.url, timeout=5).text
 
     for label in ("Pay", "Decline", "Pay later (succeeds)", "Pay later (fails)", "Back"):
         assert re.search(rf"<button[^>]*>{re.escape(label)}</button>", html)
     assert "50.00 USD" in html
+
+
+def test_a_cards_only_session_offers_no_bank_debit_and_refuses_one(stripe_emulator, open_session):
+    html = requests.get(open_session.url, timeout=5).text
+
+    assert "Pay later" not in html
+    assert "accepts cards only" in html
+    response = _submit(open_session, "pay_later_succeeds")
+    assert "a bank debit cannot pay it" in response.text
+    assert gateway.checkout_session_retrieve(session_id=open_session.id).status == "open"
 
 
 def test_pay_redirects_to_success_url_with_the_session_id(stripe_emulator, open_session):
@@ -78,21 +88,23 @@ def test_back_goes_to_cancel_url(stripe_emulator, open_session):
     assert gateway.checkout_session_retrieve(session_id=open_session.id).status == "open"
 
 
-def test_pay_later_completes_the_session_unpaid(stripe_emulator, open_session):
-    response = _submit(open_session, "pay_later_succeeds")
+def test_pay_later_completes_the_session_unpaid(stripe_emulator, bank_debit_session):
+    response = _submit(bank_debit_session, "pay_later_succeeds")
 
-    session = gateway.checkout_session_retrieve(session_id=open_session.id)
+    session = gateway.checkout_session_retrieve(session_id=bank_debit_session.id)
     assert response.status_code == 303
     assert (session.status, session.payment_status) == ("complete", "unpaid")
     assert session.payment_intent.status == "processing"
 
 
-def test_pay_later_that_succeeds_sends_async_payment_succeeded_when_settled(stripe_emulator, open_session):
-    _submit(open_session, "pay_later_succeeds")
+def test_pay_later_that_succeeds_sends_async_payment_succeeded_when_settled(
+    stripe_emulator, bank_debit_session
+):
+    _submit(bank_debit_session, "pay_later_succeeds")
 
-    stripe_emulator.settle(open_session.id)
+    stripe_emulator.settle(bank_debit_session.id)
 
-    session = gateway.checkout_session_retrieve(session_id=open_session.id)
+    session = gateway.checkout_session_retrieve(session_id=bank_debit_session.id)
     assert session.payment_status == "paid"
     assert [e["type"] for e in stripe_emulator.events()] == [
         "checkout.session.completed",
@@ -100,20 +112,20 @@ def test_pay_later_that_succeeds_sends_async_payment_succeeded_when_settled(stri
     ]
 
 
-def test_pay_later_that_fails_sends_async_payment_failed_when_settled(stripe_emulator, open_session):
-    _submit(open_session, "pay_later_fails")
+def test_pay_later_that_fails_sends_async_payment_failed_when_settled(stripe_emulator, bank_debit_session):
+    _submit(bank_debit_session, "pay_later_fails")
 
-    stripe_emulator.settle(open_session.id)
+    stripe_emulator.settle(bank_debit_session.id)
 
-    session = gateway.checkout_session_retrieve(session_id=open_session.id)
+    session = gateway.checkout_session_retrieve(session_id=bank_debit_session.id)
     assert session.payment_status == "unpaid"
     assert session.payment_intent.latest_charge.status == "failed"
     assert stripe_emulator.events()[-1]["type"] == "checkout.session.async_payment_failed"
 
 
-def test_pay_later_settles_by_itself_after_the_configured_delay(stripe_emulator, open_session):
+def test_pay_later_settles_by_itself_after_the_configured_delay(stripe_emulator, bank_debit_session):
     stripe_emulator.server.state.async_delay_seconds = 0.05
-    _submit(open_session, "pay_later_succeeds")
+    _submit(bank_debit_session, "pay_later_succeeds")
 
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline and not stripe_emulator.events(

@@ -45,10 +45,10 @@ def test_pay_control_pays_a_session(stripe_emulator, open_session):
     assert gateway.checkout_session_retrieve(session_id=open_session.id).is_paid
 
 
-def test_settle_control_finishes_a_delayed_payment(stripe_emulator, open_session):
-    stripe_emulator.pay(open_session.id, method="delayed_failure")
+def test_settle_control_finishes_a_delayed_payment(stripe_emulator, bank_debit_session):
+    stripe_emulator.pay(bank_debit_session.id, method="delayed_failure")
 
-    response = _control(stripe_emulator, f"/checkout/sessions/{open_session.id}/settle")
+    response = _control(stripe_emulator, f"/checkout/sessions/{bank_debit_session.id}/settle")
 
     assert response.status_code == 200
     assert stripe_emulator.events()[-1]["type"] == "checkout.session.async_payment_failed"

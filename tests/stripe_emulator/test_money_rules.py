@@ -75,7 +75,7 @@ def test_transfer_without_source_transaction_draws_on_available_balance(stripe_e
 
 def test_transfer_from_a_bank_debit_still_processing_is_accepted(stripe_emulator, provider_account):
     # Stripe accepts it; the money reaches the provider only once the payment has settled (see test_balances).
-    session = checkout_create()
+    session = checkout_create(bank_debits=True)
     stripe_emulator.pay(session.id, method="delayed_success")
     processing_charge = gateway.checkout_session_retrieve(session_id=session.id).charge_id
 
@@ -86,7 +86,7 @@ def test_transfer_from_a_bank_debit_still_processing_is_accepted(stripe_emulator
 
 
 def test_transfer_from_a_failed_bank_debit_is_refused(stripe_emulator, provider_account):
-    session = checkout_create()
+    session = checkout_create(bank_debits=True)
     stripe_emulator.pay(session.id, method="delayed_failure")
     stripe_emulator.settle(session.id)
     failed_charge = gateway.checkout_session_retrieve(session_id=session.id).charge_id
@@ -174,7 +174,7 @@ def test_charge_whose_dispute_was_won_can_be_refunded(stripe_emulator, paid_sess
 
 
 def test_unpaid_payment_cannot_be_refunded(stripe_emulator):
-    session = checkout_create()
+    session = checkout_create(bank_debits=True)
     stripe_emulator.pay(session.id, method="delayed_success")
     intent_id = gateway.checkout_session_retrieve(session_id=session.id).payment_intent_id
 

@@ -147,7 +147,7 @@ def test_events_and_balances_survive_a_restart(start_emulator):
 
 def test_pay_later_payment_processing_at_a_restart_settles_by_itself_after_it(start_emulator, state_file):
     first = start_emulator()
-    session = checkout_create()
+    session = checkout_create(bank_debits=True)
     first.state.control_pay_session(session.id, method="delayed_success")
     first.stop()
 

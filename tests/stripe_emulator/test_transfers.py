@@ -9,7 +9,7 @@ from tests.payments.gateway_calls import checkout_create, transfer
 
 def _processing_bank_debit(stripe_emulator, *, succeeds: bool = True) -> tuple[str, str]:
     """A "pay later" payment still processing: (session id, charge id)."""
-    session = checkout_create()
+    session = checkout_create(bank_debits=True)
     stripe_emulator.pay(session.id, method="delayed_success" if succeeds else "delayed_failure")
     return session.id, gateway.checkout_session_retrieve(session_id=session.id).charge_id
 
