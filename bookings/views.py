@@ -161,7 +161,13 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
     if provider is None:
         raise Http404
     now = timezone.now()
-    bookings = Booking.objects.filter(provider=provider).select_related("client", "payout")
+    bookings = (
+        Booking.objects.filter(provider=provider)
+        .select_related("client")
+        .prefetch_related(
+            Prefetch("payouts", queryset=Payout.objects.order_by("-sequence"), to_attr="latest_payouts")
+        )
+    )
     upcoming = bookings.filter(end_at__gte=now, status=Booking.Status.CONFIRMED).order_by("start_at")
     past = (
         bookings.filter(Q(end_at__lt=now) | ~Q(status=Booking.Status.CONFIRMED))
@@ -228,7 +234,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         "can_complete": not is_client
         and booking.status == Booking.Status.CONFIRMED
         and booking.start_at <= now,
-        "payout": Payout.objects.filter(booking=booking).first(),
+        "payout": Payout.objects.filter(booking=booking).order_by("-sequence").first(),
         "now": now,
     }
     return render(request, "bookings/detail.html", context)

@@ -204,9 +204,11 @@ class WebhookEvent(models.Model):
 
 
 class Dispute(models.Model):
-    """A problem raised about a booking's payment. Today only Stripe opens them (a client's bank: an inquiry
-    or a chargeback, from ``charge.dispute.*`` events); the disputes desk adds admin- and client-opened ones.
-    At most one open dispute per booking."""
+    """A problem raised about a booking: by an admin (flagged in admin), by the client ("report a problem",
+    inside the hold window) or by the client's bank (Stripe: an inquiry or a chargeback, from
+    ``charge.dispute.*`` events). At most one open dispute per booking; while one is open the booking's payout
+    is never transferred. Admins resolve their own and clients' disputes (refund, split, release); Stripe
+    closes its own (won, lost). Every status change is a ``DisputeStatusChange`` row."""
 
     class OpenedBy(models.TextChoices):
         STRIPE = "stripe", _("The client's bank (Stripe)")
@@ -215,17 +217,40 @@ class Dispute(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
-        WON = "won", _("Won")
-        LOST = "lost", _("Lost")
-        CLOSED = "closed", _("Closed without a chargeback")
+        RESOLVED_REFUND = "resolved_refund", _("Resolved: refunded in full")
+        RESOLVED_SPLIT = "resolved_split", _("Resolved: refunded in part")
+        RESOLVED_RELEASE = "resolved_release", _("Resolved: released to the provider")
+        WON = "won", _("Won (Stripe)")
+        LOST = "lost", _("Lost (Stripe)")
+        CLOSED = "closed", _("Closed without a chargeback (Stripe)")
+
+    class Reason(models.TextChoices):
+        """Why a client or admin raised it (Stripe disputes keep Stripe's own reason code)."""
+
+        NO_SHOW = "no_show", _("The provider did not show up")
+        NOT_AS_DESCRIBED = "not_as_described", _("The session was not as described")
+        QUALITY = "quality", _("The session was of poor quality")
+        CHARGED_WRONGLY = "charged_wrongly", _("I was charged the wrong amount")
+        OTHER = "other", _("Something else")
 
     OPEN_STATUSES = (Status.OPEN,)
 
     booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="disputes")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
     opened_by = models.CharField(max_length=16, choices=OpenedBy.choices)
+    opened_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     reason = models.CharField(max_length=64, blank=True, help_text="Stripe's reason code, or the form's.")
+    description = models.TextField(blank=True, max_length=4000)
+    refund_amount = models.PositiveIntegerField(
+        default=0, help_text="Minor units refunded to the client by the resolution."
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True, max_length=4000)
     amount = models.PositiveIntegerField(help_text="Minor units (cents) in dispute.")
     currency = models.CharField(max_length=3)
     stripe_dispute_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
@@ -240,7 +265,10 @@ class Dispute(models.Model):
     funds_withdrawn = models.PositiveIntegerField(default=0, help_text="Minor units Stripe took back.")
     funds_reinstated = models.PositiveIntegerField(default=0, help_text="Minor units Stripe gave back.")
     fee = models.PositiveIntegerField(default=0, help_text="Stripe's dispute fee, minor units.")
-    closed_at = models.DateTimeField(null=True, blank=True)
+    payout_reversed = models.BooleanField(
+        default=False, help_text="A chargeback after the payout: the provider's share was taken back."
+    )
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was resolved or closed.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -259,11 +287,48 @@ class Dispute(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def is_from_stripe(self) -> bool:
+        return self.opened_by == self.OpenedBy.STRIPE
+
+    @property
+    def amount_lost(self) -> int:
+        """Minor units Stripe kept for good (a lost chargeback): withdrawn and not reinstated."""
+        return max(self.funds_withdrawn - self.funds_reinstated, 0) if self.status == self.Status.LOST else 0
+
+
+class DisputeStatusChange(models.Model):
+    """One row per dispute status change: who, when, from, to and why."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=Dispute.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Dispute.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when Stripe or the system moved it.",
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.dispute_id}: {self.from_status or '∅'} → {self.to_status}"
+
 
 class Payout(models.Model):
     """The provider's share of one booking, held for ``PAYOUT_HOLD_HOURS`` and then transferred to their
-    Stripe Connect account (key ``<namespace>:payout-<id>``). One per booking that owes its provider money:
-    a completed session, or a late cancellation that kept part of the price."""
+    Stripe Connect account (key ``<namespace>:payout-<id>``). One per booking that owes its provider money (a
+    completed session, or a late cancellation that kept part of the price); a second one (``sequence`` 2)
+    only when a chargeback won after the first was taken back owes the provider their share again.
+
+    ``amount`` is the provider's share; ``debt_netted`` of it repays what the provider owes from an earlier
+    reversal Stripe refused, so the transfer is ``amount - debt_netted``."""
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
@@ -280,7 +345,8 @@ class Payout(models.Model):
     RELEASABLE_STATUSES = (Status.SCHEDULED, Status.ON_HOLD, Status.RETRYING)
     TRANSFERRED_STATUSES = (Status.PAID, Status.PARTIALLY_REVERSED, Status.REVERSED)
 
-    booking = models.OneToOneField("bookings.Booking", on_delete=models.PROTECT, related_name="payout")
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="payouts")
+    sequence = models.PositiveSmallIntegerField(default=1, help_text="1 for a booking's first payout.")
     provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="payouts")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="payouts")
     amount = models.PositiveIntegerField(
@@ -299,6 +365,9 @@ class Payout(models.Model):
     destination_account_id = models.CharField(max_length=255, blank=True)
     transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     amount_reversed = models.PositiveIntegerField(default=0, help_text="Minor units taken back (clawbacks).")
+    debt_netted = models.PositiveIntegerField(
+        default=0, help_text="Minor units of this share kept back to repay the provider's debt."
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     first_attempt_at = models.DateTimeField(
         null=True,
@@ -322,12 +391,17 @@ class Payout(models.Model):
             models.Index(fields=["provider", "status"], name="payments_payout_provider"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["booking", "sequence"], name="payments_payout_one_per_sequence"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_payout_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(debt_netted__lte=F("amount")), name="payments_payout_netted_le_amount"
+            ),
             models.CheckConstraint(
                 condition=Q(amount_reversed__lte=F("amount")), name="payments_payout_reversal_le_amount"
             ),
+            # Paid means a transfer exists, unless all of it went to repay the provider's debt.
             models.CheckConstraint(
-                condition=~Q(status="paid") | Q(transfer_id__isnull=False),
+                condition=~Q(status="paid") | Q(transfer_id__isnull=False) | Q(debt_netted=F("amount")),
                 name="payments_payout_paid_has_transfer",
             ),
         ]
@@ -338,3 +412,93 @@ class Payout(models.Model):
     @property
     def idempotency_key(self) -> str:
         return stripe_key(f"payout-{self.pk}")
+
+    @property
+    def transfer_amount(self) -> int:
+        """What is sent to Stripe: the share less what repays the provider's debt."""
+        return self.amount - self.debt_netted
+
+
+class PayoutReversal(models.Model):
+    """Taking back (part of) a transferred payout from the provider's Stripe account: their share of a refund
+    made after the payout (key ``<namespace>:reversal-<refund id>``), or of a chargeback
+    (``reversal-dispute-<dispute id>``). A row first, then a task calls Stripe. When Stripe refuses (the
+    account's balance cannot cover it) the amount is ``owed`` by the provider and netted from their next
+    payouts (``DebtRecovery``), and admins are alerted."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        RETRYING = "retrying", _("Retrying")
+        SUCCEEDED = "succeeded", _("Taken back")
+        OWED = "owed", _("Refused by Stripe: owed by the provider")
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="reversals")
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="payout_reversals")
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.PROTECT, related_name="payout_reversals"
+    )
+    refund = models.OneToOneField(
+        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="payout_reversal"
+    )
+    dispute = models.OneToOneField(
+        Dispute, on_delete=models.PROTECT, null=True, blank=True, related_name="payout_reversal"
+    )
+    amount = models.PositiveIntegerField(help_text="Minor units (cents).")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    stripe_reversal_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    recovered = models.PositiveIntegerField(
+        default=0, help_text="Of an owed amount, minor units netted from later payouts so far."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_reversal_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(recovered__lte=F("amount")), name="payments_reversal_recovered_le_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(refund__isnull=False) | Q(dispute__isnull=False),
+                name="payments_reversal_has_a_cause",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reversal {self.pk} ({self.status}) of {self.amount} {self.currency}"
+
+    @property
+    def idempotency_key(self) -> str:
+        cause = f"reversal-{self.refund_id}" if self.refund_id else f"reversal-dispute-{self.dispute_id}"
+        return stripe_key(cause)
+
+    @property
+    def outstanding(self) -> int:
+        """What the provider still owes of a refused reversal."""
+        return self.amount - self.recovered if self.status == self.Status.OWED else 0
+
+
+class DebtRecovery(models.Model):
+    """Part of a later payout kept back to repay what a provider owes from a refused reversal."""
+
+    reversal = models.ForeignKey(PayoutReversal, on_delete=models.PROTECT, related_name="recoveries")
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="debt_recoveries")
+    amount = models.PositiveIntegerField(help_text="Minor units (cents).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_debtrecovery_amount_positive"),
+            models.UniqueConstraint(
+                fields=["reversal", "payout"], name="payments_debtrecovery_once_per_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of reversal {self.reversal_id} from payout {self.payout_id}"
