@@ -14,4 +14,5 @@ urlpatterns = [
     path("bookings/<str:reference>/checkout-cancelled/", views.checkout_cancelled, name="checkout_cancelled"),
     path("bookings/<str:reference>/cancel/", views.cancel, name="cancel"),
     path("bookings/<str:reference>/complete/", views.complete, name="complete"),
+    path("bookings/<str:reference>/report/", views.report_problem, name="report_problem"),
 ]

@@ -23,7 +23,9 @@ from marketplace.forms import SignupForm
 from marketplace.money import format_money
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
 from payments import gateway
-from payments.models import Payment, Payout, Refund
+from payments.disputes import DisputeError, client_report_refusal, dispute_open, report_window_end
+from payments.forms import ProblemReportForm
+from payments.models import Dispute, Payment, Payout, Refund
 from payments.payouts import session_complete
 from payments.services import (
     CancellationTermsChanged,
@@ -236,6 +238,9 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         and booking.start_at <= now,
         "payout": Payout.objects.filter(booking=booking).order_by("-sequence").first(),
         "now": now,
+        "open_dispute": booking.disputes.filter(status=Dispute.Status.OPEN).first(),
+        "report_refusal": client_report_refusal(booking, now=now) if is_client else "",
+        "report_until": report_window_end(booking),
     }
     return render(request, "bookings/detail.html", context)
 
@@ -361,4 +366,39 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
         request,
         "bookings/cancel.html",
         {"booking": booking, "terms": terms, "form": form, "by_client": by_client},
+    )
+
+
+@login_required
+def report_problem(request: HttpRequest, reference: str) -> HttpResponse:
+    """The client reports a problem with a completed session, until its payout is due: the payout is held
+    and our team looks into it."""
+    booking = _booking_for(request, reference, client_only=True)
+    refusal = client_report_refusal(booking)
+    if refusal:
+        messages.info(request, refusal)
+        return redirect("bookings:detail", booking.reference)
+    form = ProblemReportForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dispute_open(
+                booking_id=booking.pk,
+                opened_by=Dispute.OpenedBy.CLIENT,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                description=form.cleaned_data["description"],
+            )
+        except DisputeError as error:
+            messages.error(request, str(error))
+            return redirect("bookings:detail", booking.reference)
+        messages.success(
+            request,
+            "Thank you: we have your report. The payment stays with us while our team looks into it; we "
+            "usually reply within two working days, by email.",
+        )
+        return redirect("bookings:detail", booking.reference)
+    return render(
+        request,
+        "bookings/report_problem.html",
+        {"booking": booking, "form": form, "report_until": report_window_end(booking)},
     )

@@ -1,6 +1,9 @@
 from django import forms
 
+from marketplace.money import parse_major_units
 from payments.connect import payout_countries
+from payments.disputes import Outcome
+from payments.models import Dispute
 
 
 def _country_choices() -> list[tuple[str, str]]:
@@ -21,3 +24,59 @@ class PayoutCountryForm(forms.Form):
             "required": "Choose the country where you live and bank.",
         },
     )
+
+
+class ProblemReportForm(forms.Form):
+    """A client's "report a problem" about a completed session."""
+
+    reason = forms.ChoiceField(
+        label="What went wrong?", choices=[("", "Choose one"), *Dispute.Reason.choices], required=True
+    )
+    description = forms.CharField(
+        label="Tell us what happened",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=4000,
+        help_text="What you expected, what happened instead, and anything that helps us look into it.",
+        error_messages={"required": "Please tell us what happened, so we can look into it."},
+    )
+
+
+class FlagDisputeForm(forms.Form):
+    """Staff opening a dispute from admin."""
+
+    reason = forms.ChoiceField(label="Reason", choices=Dispute.Reason.choices)
+    description = forms.CharField(label="What is being looked into", widget=forms.Textarea, max_length=4000)
+
+
+class ResolveDisputeForm(forms.Form):
+    """Staff settling a dispute: the outcome and, for a partial refund, its amount."""
+
+    outcome = forms.ChoiceField(label="Outcome", choices=Outcome.CHOICES, widget=forms.RadioSelect)
+    refund_amount = forms.CharField(
+        label="Partial refund",
+        required=False,
+        help_text="Only for a partial refund: an amount such as 20.00, less than what is left.",
+    )
+    note = forms.CharField(
+        label="Note to both parties (optional)", required=False, widget=forms.Textarea, max_length=4000
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, currency: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_refund_amount(self) -> int | None:
+        text = self.cleaned_data["refund_amount"].strip()
+        if not text:
+            return None
+        try:
+            return parse_major_units(text, self.currency)
+        except ValueError as error:
+            raise forms.ValidationError("Enter an amount such as 20.00.") from error
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("outcome") == Outcome.SPLIT and not data.get("refund_amount"):
+            self.add_error("refund_amount", "Enter the amount to refund.")
+        return data

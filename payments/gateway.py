@@ -397,6 +397,8 @@ class Transfer:
     reversed: bool
     metadata: dict[str, str]
     created: datetime
+    # The reversals Stripe lists with the transfer (the first page, up to ten; retrieve says all of ours).
+    reversals: tuple[TransferReversal, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -416,6 +418,9 @@ class Transfer:
             reversed=data["reversed"],
             metadata=dict(data.get("metadata") or {}),
             created=created,
+            reversals=tuple(
+                TransferReversal.from_stripe(item) for item in (data.get("reversals") or {}).get("data", [])
+            ),
             raw=dict(data),
         )
 
@@ -697,6 +702,12 @@ def transfer_reversal_create(
         stripe_client().v1.transfers.reversals.create, transfer_id, params, _options(idempotency_key)
     )
     return TransferReversal.from_stripe(_as_dict(reversal))
+
+
+def transfer_retrieve(*, transfer_id: str) -> Transfer:
+    """The transfer with its reversals (what a reversal resent past the key window looks for)."""
+    transfer = _call(stripe_client().v1.transfers.retrieve, transfer_id)
+    return Transfer.from_stripe(_as_dict(transfer))
 
 
 def transfer_list_by_group(*, transfer_group: str) -> list[Transfer]:

@@ -288,6 +288,11 @@ class Dispute(models.Model):
         return self.status in self.OPEN_STATUSES
 
     @property
+    def reason_label(self) -> str:
+        """The reason in words: ours from the form, or Stripe's code as it came."""
+        return str(dict(self.Reason.choices).get(self.reason, self.reason.replace("_", " ")))
+
+    @property
     def is_from_stripe(self) -> bool:
         return self.opened_by == self.OpenedBy.STRIPE
 

@@ -31,7 +31,7 @@ from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User
 from notifications.services import admin_alert, notification_queue
 from payments import gateway
-from payments.models import Dispute, Payment, Payout, Refund
+from payments.models import DebtRecovery, Dispute, Payment, Payout, PayoutReversal, Refund
 from payments.namespace import booking_transfer_group, our_metadata
 from payments.retries import CLAIM_LEASE, IDEMPOTENCY_WINDOW, backoff
 from providers.models import Provider
@@ -86,11 +86,31 @@ def provider_share(*, booking: Booking, kept: int) -> int:
 
 
 def _kept_on(payment: Payment) -> int:
-    """What the platform still holds of ``payment``: its amount minus refunds requested, under way or done."""
+    """What the platform still holds of ``payment``: its amount minus refunds requested, under way or done,
+    and minus what the client's bank took back in a chargeback (and has not given back)."""
     refunded: int = payment.refunds.filter(status__in=Refund.COMMITTED_STATUSES).aggregate(
         total=Coalesce(Sum("amount"), 0)
     )["total"]
-    return max(payment.amount - refunded, 0)
+    withdrawn: int = payment.disputes.aggregate(
+        total=Coalesce(Sum(F("funds_withdrawn") - F("funds_reinstated")), 0)
+    )["total"]
+    return max(payment.amount - refunded - max(withdrawn, 0), 0)
+
+
+def provider_owed(booking: Booking) -> int:
+    """The provider's share of what the platform keeps of ``booking`` now (0 when nothing was paid)."""
+    payment = _booking_payment(booking)
+    return provider_share(booking=booking, kept=_kept_on(payment)) if payment else 0
+
+
+def provider_paid(booking: Booking) -> int:
+    """What ``booking``'s provider has received or is committed to keep: transferred payouts (a share kept
+    back to repay their debt counts as received) less every reversal, done, on its way, or owed."""
+    transferred: int = booking.payouts.filter(status__in=Payout.TRANSFERRED_STATUSES).aggregate(
+        total=Coalesce(Sum("amount"), 0)
+    )["total"]
+    reversed_: int = booking.payout_reversals.aggregate(total=Coalesce(Sum("amount"), 0))["total"]
+    return transferred - reversed_
 
 
 def _booking_payment(booking: Booking) -> Payment | None:
@@ -170,6 +190,35 @@ def payout_schedule(*, booking: Booking, due_at: datetime) -> Payout | None:
         to_status=payout.status,
         reason=f"booking {booking.reference}",
         data={"amount": amount, "due_at": due_at.isoformat()},
+    )
+    return payout
+
+
+def payout_schedule_again(*, booking: Booking) -> Payout | None:
+    """After a chargeback the client's bank decided for us, the provider is owed their share again: when it
+    was already taken back, a second payout for the difference is due now (the caller holds the booking's
+    lock). None when nothing is owed or a payout that has not gone yet will carry it."""
+    owed = provider_owed(booking) - provider_paid(booking)
+    if owed <= 0 or booking.payouts.filter(status__in=Payout.RELEASABLE_STATUSES).exists():
+        return None
+    last = booking.payouts.order_by("-sequence").first()
+    if last is None:
+        return None  # never scheduled (not completed yet): completion will schedule it
+    payout = Payout.objects.create(
+        booking=booking,
+        sequence=last.sequence + 1,
+        provider_id=booking.provider_id,
+        payment=last.payment,
+        amount=owed,
+        currency=booking.currency,
+        due_at=timezone.now(),
+    )
+    audit_record(
+        subject=payout,
+        action="payout.scheduled",
+        to_status=payout.status,
+        reason="owed again after a dispute the bank decided for us",
+        data={"amount": owed},
     )
     return payout
 
@@ -281,7 +330,11 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
         if payout.status != Payout.Status.PROCESSING:
             return
         blocker = _payout_blocker(payout)
-        amount = provider_share(booking=booking, kept=_kept_on(payment))
+        # The share still owed: what the booking's provider should keep, less what other payouts of it sent.
+        others = provider_paid(booking) - (
+            payout.amount - payout.amount_reversed if payout.status in Payout.TRANSFERRED_STATUSES else 0
+        )
+        amount = provider_owed(booking) - others
         if blocker:
             _payout_set_status(payout, to=Payout.Status.ON_HOLD, reason=blocker)
             payout.hold_reason = blocker
@@ -293,24 +346,34 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
             payout.next_attempt_at = None
             payout.save(update_fields=["status", "next_attempt_at", "updated_at"])
             return
-        if amount != payout.amount and payout.attempts == 1:
-            # A refund since scheduling: the provider is owed their share of what is left. Never changed
-            # after a first attempt, since that would change the call its idempotency key stands for.
-            audit_record(
-                subject=payout,
-                action="payout.amount",
-                reason="refund since scheduling",
-                data={"from": payout.amount, "to": amount},
-            )
-            payout.amount = amount
+        if payout.attempts == 1:
+            # Decided once, before the first call; never changed after it, since that would change the call
+            # its idempotency key stands for.
+            if amount != payout.amount:
+                # A refund since scheduling: the provider is owed their share of what is left.
+                audit_record(
+                    subject=payout,
+                    action="payout.amount",
+                    reason="refund since scheduling",
+                    data={"from": payout.amount, "to": amount},
+                )
+                payout.amount = amount
+            _payout_net_debt(payout)
         payout.destination_account_id = payout.provider.stripe_account_id or ""
-        payout.save(update_fields=["amount", "destination_account_id", "updated_at"])
+        payout.save(update_fields=["amount", "debt_netted", "destination_account_id", "updated_at"])
         charge_id = payment.charge_id
+        if payout.transfer_amount == 0:
+            # All of it repaid the provider's debt: nothing to send.
+            _payout_set_status(payout, to=Payout.Status.PAID, reason="all of it repaid the provider's debt")
+            payout.paid_at = timezone.now()
+            payout.next_attempt_at = None
+            payout.save(update_fields=["status", "paid_at", "next_attempt_at", "updated_at"])
+            return
     try:
         assert payout.first_attempt_at is not None  # set by the claim
         found = payout_find_at_stripe(payout) if payout.first_attempt_at <= now - IDEMPOTENCY_WINDOW else None
         transfer = found or gateway.transfer_create(
-            amount=payout.amount,
+            amount=payout.transfer_amount,
             currency=payout.currency,
             destination=payout.destination_account_id,
             source_transaction=charge_id,
@@ -382,6 +445,8 @@ def payout_apply_transfer(*, payout_id: int, transfer: gateway.Transfer) -> Payo
             template="notifications/payout_sent.txt",
             context={"booking": booking, "payout": payout},
         )
+        # A refund or chargeback that came while this transfer was on its way: take the difference back.
+        payout_clawback(booking=booking)
     return payout
 
 
@@ -457,6 +522,267 @@ def _payout_failed(*, payout_id: int, error: str) -> None:
         ),
         robust=True,
     )
+
+
+# --- Taking money back: reversals and provider debt -----------------------------------------------------
+
+
+def payout_clawback(
+    *, booking: Booking, refund: Refund | None = None, dispute: Dispute | None = None
+) -> PayoutReversal | None:
+    """If ``booking``'s provider has been paid more than their share of what the platform now keeps (a refund
+    or a chargeback after the payout), write a reversal of the difference and send it after commit. The
+    caller holds the booking's lock. The cause (``refund`` or ``dispute``) keys the reversal; when none is
+    given (a transfer that landed after a refund) the latest refund or chargeback not yet reversed is used.
+    Idempotent: a cause is reversed once. Returns the reversal, or None when nothing is owed back."""
+    excess = provider_paid(booking) - provider_owed(booking)
+    if excess <= 0:
+        return None
+    if refund is None and dispute is None:
+        refund = (
+            Refund.objects.filter(booking=booking, status__in=Refund.COMMITTED_STATUSES, payout_reversal=None)
+            .order_by("-pk")
+            .first()
+        )
+        if refund is None:
+            dispute = (
+                Dispute.objects.filter(booking=booking, funds_withdrawn__gt=0, payout_reversal=None)
+                .order_by("-pk")
+                .first()
+            )
+    if refund is None and dispute is None:
+        logger.error("booking %s: provider paid %s too much with no cause to reverse for", booking.pk, excess)
+        return None
+    if PayoutReversal.objects.filter(Q(refund=refund) if refund else Q(dispute=dispute)).exists():
+        return None
+    # Newest transfer first; a reversal can take back at most what is left of one transfer at Stripe.
+    payout = (
+        Payout.objects.select_for_update()
+        .filter(booking=booking, status__in=Payout.TRANSFERRED_STATUSES, transfer_id__isnull=False)
+        .order_by("-sequence")
+        .first()
+    )
+    if payout is None:
+        return None
+    pending: int = payout.reversals.aggregate(total=Coalesce(Sum("amount"), 0))["total"]
+    amount = min(excess, payout.transfer_amount - pending)
+    if amount <= 0:
+        return None
+    reversal = PayoutReversal.objects.create(
+        payout=payout,
+        booking=booking,
+        provider_id=payout.provider_id,
+        refund=refund,
+        dispute=dispute if refund is None else None,
+        amount=amount,
+        currency=payout.currency,
+        next_attempt_at=timezone.now(),
+    )
+    cause = f"refund {refund.pk}" if refund else f"dispute {dispute.pk if dispute else ''}"
+    audit_record(
+        subject=reversal,
+        action="reversal.requested",
+        to_status=reversal.status,
+        reason=f"{cause} after payout {payout.pk}",
+        data={"amount": amount},
+    )
+    from payments.tasks import reversal_execute_task
+
+    enqueue_after_commit(reversal_execute_task, reversal_id=reversal.pk)
+    return reversal
+
+
+def reversal_execute(*, reversal_id: int, now: datetime | None = None) -> None:
+    """Send one reversal to Stripe (key ``reversal-<refund id>``). Claimed with a lease like refunds; past
+    Stripe's key window the transfer's reversals are read first. Stripe refusing it (the provider's account
+    cannot cover it) makes it owed: netted from their next payouts, and admins are told."""
+    now = now or timezone.now()
+    claimed = PayoutReversal.objects.filter(
+        pk=reversal_id,
+        status__in=[PayoutReversal.Status.REQUESTED, PayoutReversal.Status.RETRYING],
+        next_attempt_at__lte=now,
+    ).update(
+        next_attempt_at=now + CLAIM_LEASE,
+        attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce(F("first_attempt_at"), now),
+    )
+    if not claimed:
+        return
+    reversal = PayoutReversal.objects.select_related("payout").get(pk=reversal_id)
+    transfer_id = reversal.payout.transfer_id
+    assert transfer_id is not None  # only transferred payouts are reversed
+    try:
+        assert reversal.first_attempt_at is not None  # set by the claim
+        found = (
+            reversal_find_at_stripe(reversal)
+            if reversal.first_attempt_at <= now - IDEMPOTENCY_WINDOW
+            else None
+        )
+        result = found or gateway.transfer_reversal_create(
+            transfer_id=transfer_id,
+            amount=reversal.amount,
+            metadata=our_metadata(reversal_id=str(reversal.pk), booking_id=str(reversal.booking_id)),
+            idempotency_key=reversal.idempotency_key,
+        )
+    except gateway.GatewayTemporaryError as error:
+        _reversal_retry_later(reversal_id=reversal.pk, error=error, now=now)
+        return
+    except gateway.GatewayRejectedError as error:
+        _reversal_owed(reversal_id=reversal.pk, error=str(error))
+        return
+    reversal_apply(reversal_id=reversal.pk, stripe_reversal=result)
+
+
+def reversal_find_at_stripe(reversal: PayoutReversal) -> gateway.TransferReversal | None:
+    transfer = gateway.transfer_retrieve(transfer_id=reversal.payout.transfer_id or "")
+    for found in transfer.reversals:
+        if found.metadata.get("reversal_id") == str(reversal.pk):
+            return found
+    return None
+
+
+def reversal_apply(*, reversal_id: int, stripe_reversal: gateway.TransferReversal) -> PayoutReversal:
+    """Record a reversal Stripe made, on the reversal and its payout. Idempotent."""
+    with transaction.atomic():
+        row = PayoutReversal.objects.only("booking_id", "payout_id").get(pk=reversal_id)
+        Booking.objects.select_for_update().get(pk=row.booking_id)
+        payout = Payout.objects.select_for_update().get(pk=row.payout_id)
+        reversal = PayoutReversal.objects.select_for_update().get(pk=reversal_id)
+        if reversal.status == PayoutReversal.Status.SUCCEEDED:
+            return reversal
+        from_status = reversal.status
+        reversal.status = PayoutReversal.Status.SUCCEEDED
+        reversal.stripe_reversal_id = stripe_reversal.id
+        reversal.next_attempt_at = None
+        reversal.last_error = ""
+        reversal.save(
+            update_fields=["status", "stripe_reversal_id", "next_attempt_at", "last_error", "updated_at"]
+        )
+        audit_record(
+            subject=reversal,
+            action="reversal.succeeded",
+            from_status=from_status,
+            to_status=reversal.status,
+            data={"stripe_reversal_id": stripe_reversal.id},
+        )
+        payout.amount_reversed += reversal.amount
+        to = (
+            Payout.Status.REVERSED
+            if payout.amount_reversed >= payout.transfer_amount
+            else Payout.Status.PARTIALLY_REVERSED
+        )
+        _payout_set_status(payout, to=to, reason=f"reversal {reversal.pk}")
+        payout.save(update_fields=["amount_reversed", "status", "updated_at"])
+    return reversal
+
+
+@transaction.atomic
+def _reversal_retry_later(*, reversal_id: int, error: Exception, now: datetime) -> None:
+    reversal = PayoutReversal.objects.select_for_update().get(pk=reversal_id)
+    if reversal.status not in (PayoutReversal.Status.REQUESTED, PayoutReversal.Status.RETRYING):
+        return
+    if reversal.attempts >= settings.PAYOUT_MAX_ATTEMPTS:
+        transaction.on_commit(
+            partial(
+                _reversal_give_up,
+                reversal_id=reversal_id,
+                error=f"gave up after {reversal.attempts} attempts: {error}",
+            )
+        )
+        return
+    reversal.status = PayoutReversal.Status.RETRYING
+    reversal.next_attempt_at = now + backoff(reversal.attempts)
+    reversal.last_error = str(error)[:2000]
+    reversal.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
+
+
+def _reversal_give_up(*, reversal_id: int, error: str) -> None:
+    reversal = PayoutReversal.objects.select_related("payout").get(pk=reversal_id)
+    try:
+        found = reversal_find_at_stripe(reversal)
+    except gateway.GatewayError:
+        found = None
+    if found is not None:
+        reversal_apply(reversal_id=reversal_id, stripe_reversal=found)
+        return
+    _reversal_owed(reversal_id=reversal_id, error=error)
+
+
+@transaction.atomic
+def _reversal_owed(*, reversal_id: int, error: str) -> None:
+    """Stripe would not take the money back: the provider owes it. It is netted from their next payouts."""
+    reversal = (
+        PayoutReversal.objects.select_for_update().select_related("provider", "booking").get(pk=reversal_id)
+    )
+    if reversal.status not in (PayoutReversal.Status.REQUESTED, PayoutReversal.Status.RETRYING):
+        return
+    from_status = reversal.status
+    reversal.status = PayoutReversal.Status.OWED
+    reversal.next_attempt_at = None
+    reversal.last_error = error[:2000]
+    reversal.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
+    audit_record(
+        subject=reversal,
+        action="reversal.owed",
+        from_status=from_status,
+        to_status=reversal.status,
+        reason=error,
+    )
+    transaction.on_commit(
+        partial(
+            admin_alert,
+            subject=f"Provider {reversal.provider.display_name} owes {reversal.amount} {reversal.currency}",
+            body=(
+                f"Stripe refused to take back {reversal.amount} {reversal.currency} of payout "
+                f"{reversal.payout_id} (booking {reversal.booking.reference}): {error}. The amount is "
+                "recorded as owed and will be kept back from the provider's next payouts."
+            ),
+        ),
+        robust=True,
+    )
+
+
+def _payout_net_debt(payout: Payout) -> None:
+    """Keep back from ``payout`` (being decided, its booking locked) what its provider owes from refused
+    reversals, oldest first. Serialised on the provider's row, so two payouts never repay one debt twice."""
+    Provider.objects.select_for_update().get(pk=payout.provider_id)
+    owed = list(
+        PayoutReversal.objects.select_for_update()
+        .filter(provider_id=payout.provider_id, status=PayoutReversal.Status.OWED, recovered__lt=F("amount"))
+        .order_by("pk")
+    )
+    room = payout.amount - payout.debt_netted
+    for reversal in owed:
+        take = min(reversal.outstanding, room)
+        if take <= 0:
+            break
+        DebtRecovery.objects.create(reversal=reversal, payout=payout, amount=take)
+        reversal.recovered += take
+        reversal.save(update_fields=["recovered", "updated_at"])
+        payout.debt_netted += take
+        room -= take
+        audit_record(
+            subject=payout,
+            action="payout.debt_netted",
+            reason=f"repays reversal {reversal.pk}",
+            data={"amount": take},
+        )
+
+
+def reversals_redrive(*, now: datetime | None = None) -> int:
+    """Re-enqueue reversals that are due (a lost task, a retry whose time has come)."""
+    from payments.tasks import reversal_execute_task
+
+    now = now or timezone.now()
+    due = list(
+        PayoutReversal.objects.filter(
+            status__in=[PayoutReversal.Status.REQUESTED, PayoutReversal.Status.RETRYING],
+            next_attempt_at__lte=now,
+        ).values_list("pk", flat=True)[:500]
+    )
+    for pk in due:
+        reversal_execute_task.delay(reversal_id=pk)
+    return len(due)
 
 
 # --- Staff actions ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -42,9 +42,9 @@ from marketplace.models import User
 from notifications.services import admin_alert, notification_queue
 from payments import gateway
 from payments.connect import connect_on_account_updated
-from payments.models import Dispute, Payment, Refund, WebhookEvent
+from payments.models import Payment, Refund, WebhookEvent
 from payments.namespace import booking_transfer_group, our_metadata, stripe_key
-from payments.payouts import payout_schedule
+from payments.payouts import payout_clawback, payout_schedule
 from payments.retries import CLAIM_LEASE, IDEMPOTENCY_WINDOW, backoff
 
 logger = logging.getLogger(__name__)
@@ -676,6 +676,8 @@ def refund_request(
     from payments.tasks import refund_execute_task
 
     enqueue_after_commit(refund_execute_task, refund_id=refund.pk)
+    # Money the provider was already paid for this refund is taken back from them (after the payout).
+    payout_clawback(booking=Booking.objects.get(pk=payment.booking_id), refund=refund)
     return refund
 
 
@@ -1030,105 +1032,6 @@ def refunds_redrive(*, now: datetime | None = None) -> int:
     return len(due) + len(pending)
 
 
-# --- Disputes from the client's bank ---------------------------------------------------------------------
-
-
-def _dispute_status_from_stripe(dispute: gateway.Dispute) -> str:
-    return {
-        "won": Dispute.Status.WON,
-        "lost": Dispute.Status.LOST,
-        "warning_closed": Dispute.Status.CLOSED,
-    }.get(dispute.status, Dispute.Status.OPEN)
-
-
-def dispute_sync(*, stripe_dispute_id: str) -> Dispute | None:
-    """Record a dispute (inquiry or chargeback) the client's bank opened on one of our payments, as Stripe
-    reports it now: status, money withdrawn and reinstated, fee. Marks the payment disputed and alerts admins
-    when it opens and when it closes. Idempotent; any order of ``charge.dispute.*`` events ends the same.
-    Returns None for a dispute on a charge that is not ours."""
-    found = gateway.dispute_retrieve(dispute_id=stripe_dispute_id)
-    payment_row = Payment.objects.filter(charge_id=found.charge_id).only("booking_id").first()
-    if payment_row is None:
-        logger.info("dispute %s is on charge %s, which is not ours", found.id, found.charge_id)
-        return None
-    with transaction.atomic():
-        booking = Booking.objects.select_for_update().get(pk=payment_row.booking_id)
-        payment = Payment.objects.select_for_update().get(pk=payment_row.pk)
-        dispute = Dispute.objects.select_for_update().filter(stripe_dispute_id=found.id).first()
-        status = _dispute_status_from_stripe(found)
-        opened = dispute is None
-        if dispute is None:
-            dispute = Dispute(
-                booking=booking,
-                payment=payment,
-                opened_by=Dispute.OpenedBy.STRIPE,
-                stripe_dispute_id=found.id,
-                reason=found.reason,
-                currency=found.currency,
-            )
-        from_status = dispute.status if not opened else ""
-        closing = dispute.is_open and status != Dispute.Status.OPEN
-        if not dispute.is_open and status == Dispute.Status.OPEN:
-            status = dispute.status  # closed is final: an older answer cannot reopen it
-        dispute.status = status
-        dispute.stripe_status = found.status
-        dispute.amount = found.amount
-        dispute.is_inquiry = found.is_inquiry
-        dispute.funds_withdrawn = found.funds_withdrawn
-        dispute.funds_reinstated = found.funds_reinstated
-        dispute.fee = found.fee
-        if closing:
-            dispute.closed_at = timezone.now()
-        try:
-            with transaction.atomic():
-                dispute.save()
-        except IntegrityError:
-            # Another dispute of this booking is open (a second payment disputed too): keep this one visible.
-            transaction.on_commit(
-                partial(
-                    admin_alert,
-                    subject=f"Second open dispute on booking {booking.reference}",
-                    body=f"Stripe dispute {found.id} on charge {found.charge_id} could not be recorded "
-                    "beside the booking's other open dispute. Handle it in the Stripe dashboard.",
-                ),
-                robust=True,
-            )
-            return None
-        if payment.disputed_at is None:
-            payment.disputed_at = timezone.now()
-            payment.save(update_fields=["disputed_at", "updated_at"])
-        if opened or dispute.status != from_status:
-            audit_record(
-                subject=dispute,
-                action=f"dispute.{dispute.status}",
-                from_status=from_status,
-                to_status=dispute.status,
-                reason=f"Stripe: {found.status} ({found.reason})",
-                data={"stripe_dispute_id": found.id, "amount": found.amount},
-            )
-        if opened or closing:
-            kind = "An inquiry" if found.is_inquiry else "A chargeback"
-            subject = (
-                f"{kind} was opened on booking {booking.reference}"
-                if opened and not closing
-                else f"The dispute on booking {booking.reference} closed: {found.status}"
-            )
-            transaction.on_commit(
-                partial(
-                    admin_alert,
-                    subject=subject,
-                    body=(
-                        f"Stripe dispute {found.id} on charge {found.charge_id}: {found.amount} "
-                        f"{found.currency}, reason {found.reason}, status {found.status}. Withdrawn "
-                        f"{found.funds_withdrawn}, reinstated {found.funds_reinstated}, fee {found.fee}. "
-                        "Respond in the Stripe dashboard."
-                    ),
-                ),
-                robust=True,
-            )
-    return dispute
-
-
 # --- Webhooks --------------------------------------------------------------------------------------------
 
 
@@ -1170,6 +1073,8 @@ def _on_charge_refunded(obj: dict[str, Any], event: WebhookEvent) -> None:
 
 
 def _on_dispute(obj: dict[str, Any], event: WebhookEvent) -> None:
+    from payments.disputes import dispute_sync  # disputes build on the refund services here
+
     dispute_sync(stripe_dispute_id=obj["id"])
 
 

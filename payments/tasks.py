@@ -43,8 +43,14 @@ def payout_execute_task(*, payout_id: int) -> None:
 @shared_task
 def release_payouts_task() -> None:
     payouts.payouts_release()
+    payouts.reversals_redrive()
 
 
 @shared_task
 def auto_complete_sessions_task() -> None:
     payouts.sessions_auto_complete()
+
+
+@shared_task
+def reversal_execute_task(*, reversal_id: int) -> None:
+    payouts.reversal_execute(reversal_id=reversal_id)

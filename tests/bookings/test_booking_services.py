@@ -13,6 +13,7 @@ from bookings.services import (
     booking_expire_lapsed_holds,
 )
 from tests.factories import UserFactory
+from tests.fixtures.bookings import first_slot
 
 
 @pytest.mark.django_db
@@ -79,7 +80,10 @@ def test_a_lapsed_hold_gives_the_slot_back(client_user, other_client_user, booka
 @pytest.mark.django_db
 def test_expire_lapsed_holds_only_touches_lapsed_ones(client_user, bookable_service, slot):
     lapsed = booking_create(client=client_user, service=bookable_service, start_at=slot)
-    fresh = booking_create(client=client_user, service=bookable_service, start_at=slot + timedelta(hours=3))
+    # Another day, not "three hours later": that may fall after the provider's hours at some times of day.
+    fresh = booking_create(
+        client=client_user, service=bookable_service, start_at=first_slot(bookable_service, after_days=5)
+    )
     Booking.objects.filter(pk=lapsed.pk).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
 
     assert booking_expire_lapsed_holds() == 1
