@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from bookings.models import Booking, BookingStatusChange
 from bookings.services import BookingError
+from payments.admin_disputes import flag_disputes
 from payments.payouts import session_complete
 
 
@@ -35,7 +36,13 @@ class BookingAdmin(admin.ModelAdmin):
     raw_id_fields = ("client", "provider", "service")
     inlines = [StatusChangeInline]
     date_hierarchy = "start_at"
-    actions = ["mark_complete"]
+    actions = ["mark_complete", "flag_dispute"]
+
+    @admin.action(description="Flag dispute (holds the payout; asks for a reason)")
+    def flag_dispute(self, request: HttpRequest, queryset: QuerySet[Booking]):
+        return flag_disputes(
+            self, request, list(queryset), "flag_dispute", list(queryset.values_list("pk", flat=True))
+        )
 
     @admin.action(description="Mark the selected sessions complete (schedules the provider's payout)")
     def mark_complete(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:

@@ -2,16 +2,18 @@ from django.contrib import admin, messages
 from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest
 
-from marketplace.models import User
-from payments.models import Dispute, Payment, Payout, Refund, WebhookEvent
+from payments.admin_disputes import _staff, flag_disputes, resolve_view
+from payments.models import (
+    Dispute,
+    DisputeStatusChange,
+    Payment,
+    Payout,
+    PayoutReversal,
+    Refund,
+    WebhookEvent,
+)
 from payments.payouts import payout_hold, payout_release_hold, payout_retry
 from payments.services import refund_retry, webhook_event_replay
-
-
-def _staff(request: HttpRequest) -> User:
-    """The signed-in staff member (admin pages are only ever served to one)."""
-    assert isinstance(request.user, User)
-    return request.user
 
 
 class ReadOnlyMoneyAdmin(admin.ModelAdmin):
@@ -118,21 +120,38 @@ class RefundAdmin(ReadOnlyMoneyAdmin):
         return [field.name for field in self.model._meta.fields]
 
 
+class DisputeHistoryInline(admin.TabularInline):
+    model = DisputeStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Dispute)
 class DisputeAdmin(ReadOnlyMoneyAdmin):
+    """Open disputes first. Opened from the booking or payout admin ("Flag dispute"), by the client, or by
+    the client's bank; resolved from their page ("Resolve"), never by editing fields."""
+
     list_display = (
         "pk",
         "booking",
         "opened_by",
         "status",
-        "stripe_status",
         "reason",
         "amount",
         "currency",
+        "refund_amount",
         "created_at",
+        "closed_at",
     )
-    list_filter = ("status", "opened_by", "is_inquiry")
-    search_fields = ("booking__reference", "stripe_dispute_id", "payment__charge_id")
+    list_filter = ("status", "opened_by", "is_inquiry", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("booking__reference", "stripe_dispute_id", "payment__charge_id", "description")
+    inlines = [DisputeHistoryInline]
+    change_form_template = "admin/payments/dispute_change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Dispute]:
         # Open disputes first: they are the ones that need someone.
@@ -141,6 +160,37 @@ class DisputeAdmin(ReadOnlyMoneyAdmin):
             .get_queryset(request)
             .order_by(Case(When(status="open", then=0), default=1), "-created_at")
         )
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "<int:dispute_id>/resolve/",
+                self.admin_site.admin_view(
+                    lambda request, dispute_id: resolve_view(self, request, dispute_id)
+                ),
+                name="payments_dispute_resolve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_staff  # to see the page and its Resolve button; every field is read-only
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+
+class ReversalInline(admin.TabularInline):
+    model = PayoutReversal
+    fields = ("amount", "status", "refund", "dispute", "stripe_reversal_id", "recovered", "last_error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(WebhookEvent)
@@ -153,6 +203,7 @@ class WebhookEventAdmin(ReadOnlyMoneyAdmin):
         "attempts",
         "received_at",
         "processed_at",
+        "last_error",
     )
     list_filter = ("status", "endpoint", "type")
     search_fields = ("stripe_event_id", "type", "account")
@@ -173,6 +224,13 @@ class WebhookEventAdmin(ReadOnlyMoneyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(PayoutReversal)
+class PayoutReversalAdmin(ReadOnlyMoneyAdmin):
+    list_display = ("pk", "booking", "provider", "amount", "currency", "status", "recovered", "created_at")
+    list_filter = ("status",)
+    search_fields = ("booking__reference", "stripe_reversal_id", "provider__display_name")
 
 
 @admin.register(Payout)
@@ -196,7 +254,8 @@ class PayoutAdmin(ReadOnlyMoneyAdmin):
     list_filter = ("status", "is_held", ("due_at", admin.DateFieldListFilter), "provider")
     search_fields = ("booking__reference", "transfer_id", "provider__display_name")
     date_hierarchy = "due_at"
-    actions = ["retry", "hold", "release_hold"]
+    actions = ["retry", "hold", "release_hold", "flag_dispute"]
+    inlines = [ReversalInline]
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Payout], action, done: str) -> None:
         for payout in queryset.order_by("pk"):
@@ -222,6 +281,12 @@ class PayoutAdmin(ReadOnlyMoneyAdmin):
         self._each(
             request, queryset, lambda p: payout_hold(payout_id=p.pk, actor=_staff(request), note=note), "held"
         )
+
+    @admin.action(description="Flag dispute (holds the payout; asks for a reason)")
+    def flag_dispute(self, request: HttpRequest, queryset: QuerySet[Payout]):
+        bookings = [payout.booking for payout in queryset.select_related("booking")]
+        selected = list(queryset.values_list("pk", flat=True))
+        return flag_disputes(self, request, bookings, "flag_dispute", selected)
 
     @admin.action(description="Release the hold on the selected payouts")
     def release_hold(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:

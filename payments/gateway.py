@@ -662,29 +662,31 @@ def transfer_create(
     amount: int,
     currency: str,
     destination: str,
-    source_transaction: str,
+    source_transaction: str | None,
     transfer_group: str,
     metadata: Mapping[str, str],
     idempotency_key: str,
 ) -> Transfer:
     """Send `amount` minor units to a connected account, funded by the charge `source_transaction` (a `ch_`
-    id, never a PaymentIntent id) so it does not depend on the platform's available balance.
+    id, never a PaymentIntent id) so it does not depend on the platform's available balance; with None, from
+    the platform's available balance (a second payout of a charge whose first transfer was reversed).
 
-    Rejected when the destination's `transfers` capability is not active or the charge's transfers would
-    exceed it (`balance_insufficient`).
+    Rejected when the destination's `transfers` capability is not active, or (`balance_insufficient`) when
+    the charge's transfers would exceed it or, without a source, the available balance does not cover it.
     """
     if amount <= 0:
         raise ValueError("amount must be positive (minor units)")
-    if not source_transaction.startswith(("ch_", "py_")):
+    if source_transaction is not None and not source_transaction.startswith(("ch_", "py_")):
         raise ValueError("source_transaction takes the charge id (ch_...), not a PaymentIntent id")
-    params = {
+    params: dict[str, Any] = {
         "amount": amount,
         "currency": currency,
         "destination": destination,
-        "source_transaction": source_transaction,
         "transfer_group": transfer_group,
         "metadata": dict(metadata),
     }
+    if source_transaction is not None:
+        params["source_transaction"] = source_transaction
     transfer = _call(stripe_client().v1.transfers.create, params, _options(idempotency_key))
     return Transfer.from_stripe(_as_dict(transfer))
 

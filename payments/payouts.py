@@ -361,7 +361,9 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
             _payout_net_debt(payout)
         payout.destination_account_id = payout.provider.stripe_account_id or ""
         payout.save(update_fields=["amount", "debt_netted", "destination_account_id", "updated_at"])
-        charge_id = payment.charge_id
+        # A first payout draws on its charge; a second one (after a reversed first) on the platform's balance,
+        # since the charge's room for transfers was used by the first.
+        charge_id: str | None = payment.charge_id if payout.sequence == 1 else None
         if payout.transfer_amount == 0:
             # All of it repaid the provider's debt: nothing to send.
             _payout_set_status(payout, to=Payout.Status.PAID, reason="all of it repaid the provider's debt")
@@ -484,6 +486,10 @@ def _payout_give_up(*, payout_id: int, error: str) -> None:
 
 
 def _payout_rejected(*, payout_id: int, error: gateway.GatewayError) -> None:
+    if error.code == "balance_insufficient":
+        # The platform's funds are not available yet (a payout from the balance): try again later.
+        _payout_retry_later(payout_id=payout_id, error=error, now=timezone.now())
+        return
     if error.code == "insufficient_capabilities_for_transfer":
         # The account lost (or never had) the transfers capability: wait for the provider, don't fail.
         with transaction.atomic():
