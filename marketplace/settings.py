@@ -14,6 +14,7 @@ Every name read here is listed, with its meaning, in ``.env.example`` and the RE
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -286,6 +287,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.auto_complete_sessions_task",
         "schedule": 15 * 60.0,
         "options": {"expires": 15 * 60.0},
+    },
+    # Prove the money adds up and agrees with Stripe, once a day (also `manage.py check_ledger`).
+    "check-ledger": {
+        "task": "payments.tasks.check_ledger_task",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 6 * 3600.0},
     },
     # Transfer each provider's share once its hold has passed.
     "release-payouts": {

@@ -218,6 +218,7 @@ class Charge:
     disputed: bool
     payment_intent_id: str | None
     transfer_group: str | None
+    balance_transaction_id: str | None = None  # null until a delayed payment succeeds
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -233,7 +234,33 @@ class Charge:
             disputed=data["disputed"],
             payment_intent_id=_id_of(data.get("payment_intent")),
             transfer_group=data.get("transfer_group"),
+            balance_transaction_id=_id_of(data.get("balance_transaction")),
             raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class BalanceTransaction:
+    """One movement of the platform's balance: `fee` is what Stripe kept of it."""
+
+    id: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    type: str
+    status: str  # pending / available
+
+    @classmethod
+    def from_stripe(cls, data: Mapping[str, Any]) -> BalanceTransaction:
+        return cls(
+            id=data["id"],
+            amount=data["amount"],
+            fee=data["fee"],
+            net=data["net"],
+            currency=data["currency"],
+            type=data["type"],
+            status=data["status"],
         )
 
 
@@ -647,6 +674,12 @@ def refund_list(*, payment_intent_id: str | None = None, charge_id: str | None =
 def charge_retrieve(*, charge_id: str) -> Charge:
     charge = _call(stripe_client().v1.charges.retrieve, charge_id)
     return Charge.from_stripe(_as_dict(charge))
+
+
+def balance_transaction_retrieve(*, balance_transaction_id: str) -> BalanceTransaction:
+    """A balance transaction (a charge's processing fee, for the platform's net per booking)."""
+    found = _call(stripe_client().v1.balance_transactions.retrieve, balance_transaction_id)
+    return BalanceTransaction.from_stripe(_as_dict(found))
 
 
 def dispute_retrieve(*, dispute_id: str) -> Dispute:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from notifications.services import admin_alert
 from payments import payouts, services
 
 
@@ -54,3 +55,24 @@ def auto_complete_sessions_task() -> None:
 @shared_task
 def reversal_execute_task(*, reversal_id: int) -> None:
     payouts.reversal_execute(reversal_id=reversal_id)
+
+
+def ledger_report_alert(report) -> None:
+    """Tell admins which bookings do not add up, with each side's figures."""
+    lines = []
+    for ledger in report.mismatches[:100]:
+        lines.append(f"{ledger.reference}: {ledger.figures()}")
+        lines.extend(f"  - {problem}" for problem in ledger.problems)
+    admin_alert(
+        subject=f"Ledger check: {len(report.mismatches)} of {report.checked} bookings do not add up",
+        body="\n".join(lines),
+    )
+
+
+@shared_task
+def check_ledger_task() -> None:
+    from payments.ledger import ledger_check
+
+    report = ledger_check()
+    if report.mismatches:
+        ledger_report_alert(report)

@@ -1,0 +1,117 @@
+"""check_ledger: the money adds up per booking and agrees with Stripe; any difference is named and fails."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from payments import gateway
+from payments.ledger import ledger_check
+from payments.models import Payment, Payout, Refund
+from payments.payouts import payouts_release, session_complete
+from payments.services import booking_cancel_with_refund, refund_request
+from tests.factories import UserFactory
+from tests.fixtures.bookings import first_slot
+from tests.payments.payout_helpers import make_payable, paid_booking
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alerts(settings):
+    settings.ADMIN_ALERT_EMAILS = ["ops@example.com"]
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    return lambda: [m.subject for m in mail.outbox if m.to == ["ops@example.com"]]
+
+
+@pytest.fixture
+def history(client_user, bookable_service, stripe_emulator, django_capture_on_commit_callbacks):
+    """Bookings in many states: confirmed, paid out, refunded after the payout, cancelled in time."""
+    service = bookable_service
+    make_payable(service.provider, stripe_emulator)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = paid_booking(client_user, service, first_slot(service, after_days=3), stripe_emulator)
+        paid_out = paid_booking(UserFactory(), service, first_slot(service, after_days=4), stripe_emulator)
+        clawed = paid_booking(UserFactory(), service, first_slot(service, after_days=5), stripe_emulator)
+        cancelled = paid_booking(UserFactory(), service, first_slot(service, after_days=6), stripe_emulator)
+        booking_cancel_with_refund(booking_id=cancelled.pk, actor=cancelled.client, by_client=True)
+        for booking in (paid_out, clawed):
+            session_complete(booking_id=booking.pk, actor=None, now=booking.start_at + timedelta(hours=1))
+    due = max(p.due_at for p in Payout.objects.all()) + timedelta(minutes=1)
+    with time_machine.travel(due, tick=True), django_capture_on_commit_callbacks(execute=True):
+        payouts_release()
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_request(
+            payment=Payment.objects.get(booking=clawed), amount=1500, reason=Refund.Reason.DISPUTE, actor=None
+        )
+    return {"confirmed": confirmed, "paid_out": paid_out, "clawed": clawed, "cancelled": cancelled}
+
+
+def test_a_consistent_history_adds_up_and_agrees_with_stripe(history, stripe_emulator):
+    report = ledger_check()
+
+    assert report.checked == 4
+    assert report.mismatches == []
+
+
+def test_the_command_says_so_and_exits_cleanly(history, stripe_emulator):
+    out = StringIO()
+
+    call_command("check_ledger", stdout=out)
+
+    assert "All 4 bookings with money add up." in out.getvalue()
+
+
+def test_a_row_changed_behind_the_services_back_is_named_with_both_sides(history, stripe_emulator, alerts):
+    clawed = history["clawed"]
+    Refund.objects.filter(booking=clawed).update(amount=1400)  # Stripe refunded 1500
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="1 of 4 bookings do not add up"):
+        call_command("check_ledger", stdout=out)
+
+    text = out.getvalue()
+    assert clawed.reference in text
+    assert "Stripe says 1500" in text
+    assert any("Ledger check: 1 of 4" in subject for subject in alerts())
+
+
+def test_money_moved_at_stripe_that_our_rows_do_not_know_is_a_mismatch(history, stripe_emulator):
+    confirmed = history["confirmed"]
+    payment = Payment.objects.get(booking=confirmed)
+    # A refund made in the Stripe dashboard whose webhook never arrived.
+    gateway.refund_create(
+        payment_intent_id=payment.payment_intent_id, amount=500, metadata={}, idempotency_key="dashboard"
+    )
+
+    report = ledger_check()
+
+    [ledger] = report.mismatches
+    assert ledger.reference == confirmed.reference
+    assert any("Stripe refunded 500" in problem for problem in ledger.problems)
+
+
+def test_a_provider_paid_more_than_their_share_is_a_mismatch(history, stripe_emulator):
+    paid_out = history["paid_out"]
+    Payout.objects.filter(booking=paid_out).update(amount=4400)
+
+    report = ledger_check(with_stripe=False)
+
+    [ledger] = report.mismatches
+    assert any("more than their share" in problem for problem in ledger.problems)
+
+
+def test_the_platform_net_after_stripes_fees_is_known(history, stripe_emulator):
+    from payments.ledger import booking_ledger, compare_with_stripe
+
+    booking = history["paid_out"]
+    ledger = booking_ledger(booking)
+    compare_with_stripe(booking, ledger)
+
+    # 2.9% + 30 cents of $45.00 is $1.61 (rounded half up): the platform's $4.50 fee nets $2.89.
+    assert ledger.stripe_fees == 161
+    assert ledger.platform_net == 450 - 161
