@@ -27,6 +27,7 @@ from payments.disputes import DisputeError, client_report_refusal, dispute_open,
 from payments.forms import ProblemReportForm
 from payments.models import Dispute, Payment, Payout, Refund
 from payments.payouts import session_complete
+from payments.selectors import provider_money
 from payments.services import (
     CancellationTermsChanged,
     CheckoutAlreadyPaid,
@@ -167,7 +168,8 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
         Booking.objects.filter(provider=provider)
         .select_related("client")
         .prefetch_related(
-            Prefetch("payouts", queryset=Payout.objects.order_by("-sequence"), to_attr="latest_payouts")
+            Prefetch("payouts", queryset=Payout.objects.order_by("-sequence"), to_attr="latest_payouts"),
+            "refunds",
         )
     )
     upcoming = bookings.filter(end_at__gte=now, status=Booking.Status.CONFIRMED).order_by("start_at")
@@ -176,6 +178,12 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
         .exclude(status__in=[Booking.Status.PENDING_PAYMENT, Booking.Status.EXPIRED])
         .order_by("-start_at")[:100]
     )
+    upcoming, past = list(upcoming), list(past)
+    for booking in [*upcoming, *past]:
+        # What the provider really gets, from the share the payouts use (not the price's split).
+        booking.provider_money = provider_money(
+            booking, payout=booking.latest_payouts[0] if booking.latest_payouts else None
+        )
     return render(
         request,
         "bookings/provider_bookings.html",
@@ -220,6 +228,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     )
     refunds = list(booking.refunds.order_by("created_at"))
     is_client = booking.client_id == request.user.pk
+    payout = Payout.objects.filter(booking=booking).order_by("-sequence").first()
     context = {
         "booking": booking,
         "is_client": is_client,
@@ -236,7 +245,8 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         "can_complete": not is_client
         and booking.status == Booking.Status.CONFIRMED
         and booking.start_at <= now,
-        "payout": Payout.objects.filter(booking=booking).order_by("-sequence").first(),
+        "payout": payout,
+        "provider_money": None if is_client else provider_money(booking, payout=payout),
         "now": now,
         "open_dispute": booking.disputes.filter(status=Dispute.Status.OPEN).first(),
         "report_refusal": client_report_refusal(booking, now=now) if is_client else "",
@@ -354,13 +364,23 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
             messages.error(request, str(error))
             return redirect("bookings:detail", booking.reference)
         else:
-            if refund:
-                amount = format_money(refund.amount, refund.currency)
+            # Said to whoever cancelled: the client hears about their card, the provider about their client.
+            amount = format_money(refund.amount, refund.currency) if refund else ""
+            if by_client:
                 messages.success(
-                    request, f"Booking cancelled. A refund of {amount} is on its way to your card."
+                    request,
+                    f"Booking cancelled. A refund of {amount} is on its way to your card."
+                    if refund
+                    else "Booking cancelled. Under the cancellation policy no refund is due.",
                 )
             else:
-                messages.success(request, "Booking cancelled.")
+                messages.success(
+                    request,
+                    f"Session cancelled. {booking.client.display_name} gets a full refund of {amount}; "
+                    "we have told them."
+                    if refund
+                    else f"Session cancelled. We have told {booking.client.display_name}.",
+                )
             return redirect("bookings:detail", booking.reference)
     return render(
         request,

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from payments.models import Payout
+from bookings.models import Booking
+from payments.models import Payout, Refund
+from payments.payouts import provider_share
 from providers.models import Provider
 
 
@@ -47,3 +49,72 @@ def provider_payout_totals(*, provider: Provider) -> PayoutTotals:
         delayed=rows["delayed"],
         count=rows["count"],
     )
+
+
+@dataclass(frozen=True)
+class ProviderMoney:
+    """What a booking brings its provider, for their pages: the amount and where it stands.
+
+    ``state``: ``upcoming`` (a confirmed session: the share after it), ``held`` (in the hold, due at
+    ``payout.due_at``), ``waiting`` (due, but on hold: ``payout.hold_reason``), ``on_the_way``, ``paid``,
+    ``delayed`` (a failed transfer staff are handling), or ``nothing`` (``reason`` says why)."""
+
+    amount: int
+    currency: str
+    state: str
+    payout: Payout | None = None
+    reason: str = ""
+    refunded: int = 0  # refunded to the client (requested, under way or done)
+    platform_fee: int = 0  # the platform's share of what was kept
+
+
+def provider_money(booking: Booking, *, payout: Payout | None = None) -> ProviderMoney:
+    """The truth for the provider about one booking, from the same share the payouts use
+    (``payouts.provider_share`` of what is kept). ``payout``: the booking's latest payout, if the caller
+    prefetched it (otherwise it is read)."""
+    if payout is None:
+        payout = booking.payouts.order_by("-sequence").first() if booking.pk else None
+    refunded = min(
+        sum(r.amount for r in booking.refunds.all() if r.status in Refund.COMMITTED_STATUSES),
+        booking.price_amount,
+    )
+    kept = booking.price_amount - refunded
+    share = provider_share(booking=booking, kept=kept)
+    money = _provider_money_state(booking, payout, share)
+    return ProviderMoney(
+        amount=money.amount,
+        currency=booking.currency,
+        state=money.state,
+        payout=payout,
+        reason=money.reason,
+        refunded=refunded,
+        platform_fee=kept - share,
+    )
+
+
+def _provider_money_state(booking: Booking, payout: Payout | None, share: int) -> ProviderMoney:
+    currency = booking.currency
+    if payout is not None:
+        S = Payout.Status
+        if payout.status == S.CANCELLED:
+            return ProviderMoney(0, currency, "nothing", reason="the client was refunded")
+        if payout.status in (S.PAID, S.PARTIALLY_REVERSED, S.REVERSED):
+            net = payout.amount - payout.amount_reversed
+            if net <= 0:
+                return ProviderMoney(0, currency, "nothing", reason="it was taken back after a refund")
+            return ProviderMoney(net, currency, "paid")
+        if payout.status in (S.PROCESSING, S.RETRYING):
+            return ProviderMoney(payout.amount, currency, "on_the_way")
+        if payout.status == S.FAILED:
+            return ProviderMoney(payout.amount, currency, "delayed")
+        if payout.status == S.ON_HOLD:
+            return ProviderMoney(payout.amount, currency, "waiting")
+        return ProviderMoney(payout.amount, currency, "held")
+    if booking.status == Booking.Status.CONFIRMED:
+        return ProviderMoney(share, currency, "upcoming")
+    if booking.status == Booking.Status.CANCELLED:
+        why = "the client was refunded in full" if share <= 0 else "the booking was cancelled"
+        return ProviderMoney(0, currency, "nothing", reason=why)
+    if booking.status == Booking.Status.COMPLETED:
+        return ProviderMoney(0, currency, "nothing", reason="nothing was kept for this session")
+    return ProviderMoney(0, currency, "nothing", reason="it was never paid")

@@ -377,7 +377,7 @@ def payment_sync_from_session(
         return _payment_fulfil(payment_id=payment.pk, session=session)
     if session.status == "expired":
         return _payment_release(
-            payment_id=payment.pk, to=Payment.Status.EXPIRED, reason="checkout session expired"
+            payment_id=payment.pk, to=Payment.Status.EXPIRED, reason="the payment page expired unpaid"
         )
     intent = session.payment_intent
     if (
@@ -386,7 +386,7 @@ def payment_sync_from_session(
         and intent.status in ("requires_payment_method", "canceled")
     ):
         return _payment_release(
-            payment_id=payment.pk, to=Payment.Status.FAILED, reason="delayed payment failed"
+            payment_id=payment.pk, to=Payment.Status.FAILED, reason="the bank payment failed"
         )
     return payment  # open, or a delayed payment still processing
 
@@ -452,7 +452,9 @@ def _payment_fulfil(*, payment_id: int, session: gateway.CheckoutSession) -> Pay
         return payment
     try:
         booking_confirm(
-            booking_id=booking.pk, reason=f"paid: charge {payment.charge_id or payment.payment_intent_id}"
+            # The timeline is read by people: the charge id stays in the payment's audit entries.
+            booking_id=booking.pk,
+            reason="payment received",
         )
     except (SlotUnavailableError, InvalidTransitionError) as error:
         logger.info(
