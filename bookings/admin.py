@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from bookings.models import Booking, BookingStatusChange
 from bookings.services import BookingError
+from marketplace.admin import MoneyColumnsMixin
 from payments.admin_disputes import flag_disputes
 from payments.payouts import session_complete
 
@@ -20,7 +21,7 @@ class StatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(MoneyColumnsMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "service_title",
@@ -60,7 +61,7 @@ class BookingAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # Status and money move only through services: admin shows them.
-        return [field.name for field in self.model._meta.fields]
+        return self._money_names([field.name for field in self.model._meta.fields])
 
     def has_add_permission(self, request) -> bool:
         return False

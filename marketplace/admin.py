@@ -59,3 +59,85 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Integer minor-unit columns across the money models; shown in the currency's units ($45.00), never "4500".
+MONEY_FIELDS = frozenset(
+    {
+        "amount",
+        "amount_reversed",
+        "debt_netted",
+        "refund_amount",
+        "funds_withdrawn",
+        "funds_reinstated",
+        "fee",
+        "recovered",
+        "price_amount",
+        "platform_fee_amount",
+        "provider_amount",
+    }
+)
+
+
+class MoneyColumnsMixin:
+    """For a model admin (or inline) of rows with ``currency``: every minor-unit field in ``MONEY_FIELDS``
+    is listed and shown read-only as money in the row's currency."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.model._meta.fields:  # type: ignore[attr-defined]
+            if field.name in MONEY_FIELDS:
+                setattr(self, f"{field.name}_money", self._money_column(field.name, str(field.verbose_name)))
+
+    @staticmethod
+    def _money_column(name: str, label: str):
+        from marketplace.money import format_money
+
+        @admin.display(description=label, ordering=name)
+        def column(obj) -> str:
+            value = getattr(obj, name)
+            return "" if value is None else format_money(value, obj.currency)
+
+        return column
+
+    def _money_names(self, names):
+        return [f"{name}_money" if isinstance(name, str) and name in MONEY_FIELDS else name for name in names]
+
+    def get_list_display(self, request):
+        return self._money_names(super().get_list_display(request))  # type: ignore[misc]
+
+    def get_fields(self, request, obj=None):
+        return self._money_names(super().get_fields(request, obj))  # type: ignore[misc]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._money_names(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+
+    @staticmethod
+    def _model_fields_only(kwargs, compute):
+        # The money columns are display-only: keep them out of the model form (admin shows them read-only).
+        # Django's own get_fields asks with fields=None; leave that (and avoid recursing through it).
+        if "fields" not in kwargs:
+            kwargs["fields"] = compute()
+        if kwargs["fields"] is not None:
+            kwargs["fields"] = [
+                f for f in kwargs["fields"] if not (isinstance(f, str) and f.endswith("_money"))
+            ]
+        return kwargs
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from django.contrib.admin.utils import flatten_fieldsets
+
+        kwargs = self._model_fields_only(
+            kwargs,
+            lambda: flatten_fieldsets(self.get_fieldsets(request, obj)),  # type: ignore[attr-defined]
+        )
+        return super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        from django.contrib.admin.utils import flatten_fieldsets
+
+        kwargs = self._model_fields_only(
+            kwargs,
+            lambda: flatten_fieldsets(self.get_fieldsets(request, obj)),  # type: ignore[attr-defined]
+        )
+        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]

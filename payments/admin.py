@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest
 
+from marketplace.admin import MoneyColumnsMixin
 from payments.admin_disputes import _staff, flag_disputes, resolve_view
 from payments.models import (
     Dispute,
@@ -16,7 +17,7 @@ from payments.payouts import payout_hold, payout_release_hold, payout_retry
 from payments.services import refund_retry, webhook_event_replay
 
 
-class ReadOnlyMoneyAdmin(admin.ModelAdmin):
+class ReadOnlyMoneyAdmin(MoneyColumnsMixin, admin.ModelAdmin):
     """Money rows change only through services (with locks, audit entries and Stripe calls); admin shows
     them and offers the actions that are safe."""
 
@@ -30,7 +31,7 @@ class ReadOnlyMoneyAdmin(admin.ModelAdmin):
         return False
 
 
-class RefundInline(admin.TabularInline):
+class RefundInline(MoneyColumnsMixin, admin.TabularInline):
     model = Refund
     fields = (
         "amount",
@@ -50,7 +51,7 @@ class RefundInline(admin.TabularInline):
         return False
 
 
-class DisputeInline(admin.TabularInline):
+class DisputeInline(MoneyColumnsMixin, admin.TabularInline):
     model = Dispute
     fields = ("opened_by", "status", "stripe_status", "reason", "amount", "funds_withdrawn", "created_at")
     readonly_fields = fields
@@ -117,7 +118,7 @@ class RefundAdmin(ReadOnlyMoneyAdmin):
         return request.user.is_staff
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
+        return self._money_names([field.name for field in self.model._meta.fields])
 
 
 class DisputeHistoryInline(admin.TabularInline):
@@ -179,10 +180,10 @@ class DisputeAdmin(ReadOnlyMoneyAdmin):
         return request.user.is_staff  # to see the page and its Resolve button; every field is read-only
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
+        return self._money_names([field.name for field in self.model._meta.fields])
 
 
-class ReversalInline(admin.TabularInline):
+class ReversalInline(MoneyColumnsMixin, admin.TabularInline):
     model = PayoutReversal
     fields = ("amount", "status", "refund", "dispute", "stripe_reversal_id", "recovered", "last_error")
     readonly_fields = fields
@@ -223,7 +224,7 @@ class WebhookEventAdmin(ReadOnlyMoneyAdmin):
         return request.user.is_staff
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
+        return self._money_names([field.name for field in self.model._meta.fields])
 
 
 @admin.register(PayoutReversal)
@@ -301,4 +302,4 @@ class PayoutAdmin(ReadOnlyMoneyAdmin):
         return request.user.is_staff
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
+        return self._money_names([field.name for field in self.model._meta.fields])

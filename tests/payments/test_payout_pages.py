@@ -118,3 +118,32 @@ def test_the_provider_sees_a_paid_payout_as_paid(
 
     body = _provider_browser(confirmed).get(URL).content.decode()
     assert "$40.50 paid" in body
+
+
+@pytest.mark.parametrize(
+    "model", ["payment", "refund", "payout", "dispute", "payoutreversal", "webhookevent", "booking"]
+)
+def test_admin_money_reads_in_the_currencys_units(model, confirmed, staff_user, stripe_emulator):
+    from django.contrib.admin.sites import site
+
+    from payments.disputes import dispute_open
+    from payments.models import Dispute
+
+    session_complete(booking_id=confirmed.pk, actor=None, now=confirmed.start_at + timedelta(hours=1))
+    dispute_open(booking_id=confirmed.pk, opened_by=Dispute.OpenedBy.ADMIN, actor=staff_user, reason="other")
+    admin = Client()
+    admin.force_login(staff_user)
+    model_class = next(m for m in site._registry if m._meta.model_name == model)
+    app = model_class._meta.app_label
+
+    listing = admin.get(reverse(f"admin:{app}_{model}_changelist"))
+    assert listing.status_code == 200
+    row = model_class.objects.first()
+    if row is not None:
+        page = admin.get(reverse(f"admin:{app}_{model}_change", args=[row.pk]))
+        assert page.status_code == 200
+        assert "Minor units" not in page.content.decode()
+    if model in ("payment", "booking"):
+        assert "$45.00" in listing.content.decode()
+    if model == "payout":
+        assert "$40.50" in listing.content.decode()
