@@ -57,10 +57,12 @@ def test_a_webhook_is_processed_by_a_real_worker(
         assert response.status_code == 200
 
         wait_for_line(worker, "payments.tasks.webhook_event_process_task", timeout=30)
+        # The worker confirms the booking, then marks the event processed a moment later: wait for both.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             booking.refresh_from_db()
-            if booking.status == Booking.Status.CONFIRMED:
+            event_done = WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).exists()
+            if booking.status == Booking.Status.CONFIRMED and event_done:
                 break
             time.sleep(0.2)
         assert booking.status == Booking.Status.CONFIRMED

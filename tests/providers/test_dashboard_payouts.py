@@ -72,4 +72,5 @@ def test_ready_offers_the_stripe_express_dashboard(as_provider, provider):
 def test_the_dashboard_links_to_the_payout_pages_in_its_navigation(as_provider):
     body = as_provider.get(DASHBOARD).content.decode()
 
-    assert f'<a href="{SETUP}">Payouts</a>' in body
+    assert '<a href="/dashboard/payouts/">Payouts</a>' in body
+    assert f'<a href="{SETUP}">Payout setup</a>' in body
