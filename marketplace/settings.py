@@ -54,6 +54,24 @@ if IS_PRODUCTION:
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-key-never-use-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+
+# Present is not enough: production also refuses values that are there but unsafe, naming each problem.
+SECRET_KEY_MIN_LENGTH = 50
+if IS_PRODUCTION:
+    unsafe = []
+    if len(SECRET_KEY.strip()) < SECRET_KEY_MIN_LENGTH:
+        unsafe.append(
+            f"SECRET_KEY has {len(SECRET_KEY.strip())} characters besides whitespace; it needs at least "
+            f"{SECRET_KEY_MIN_LENGTH} random ones"
+        )
+    elif len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        unsafe.append("SECRET_KEY is not random (too few distinct characters, or Django's insecure prefix)")
+    if DEBUG:
+        unsafe.append("DEBUG is on; production never shows debug pages (unset DEBUG or set it to false)")
+    if any("*" in host for host in ALLOWED_HOSTS):
+        unsafe.append("ALLOWED_HOSTS contains '*'; list the host names served (.example.com for subdomains)")
+    if unsafe:
+        raise ImproperlyConfigured("Production settings are unsafe: " + "; ".join(unsafe) + ".")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 

@@ -65,6 +65,33 @@ def test_production_names_every_missing_secret_at_once():
     assert "SECRET_KEY, DATABASE_URL, REDIS_URL" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ({"SECRET_KEY": "short-but-present"}, "SECRET_KEY has 17 characters"),
+        ({"SECRET_KEY": " " * 60}, "SECRET_KEY has 0 characters besides whitespace"),
+        ({"SECRET_KEY": "  padded-" + " " * 50}, "SECRET_KEY has 7 characters besides whitespace"),
+        ({"SECRET_KEY": "ab" * 30}, "SECRET_KEY is not random"),
+        ({"DEBUG": "true"}, "DEBUG is on"),
+        ({"ALLOWED_HOSTS": "sessions.example.com,*"}, "ALLOWED_HOSTS contains '*'"),
+    ],
+)
+def test_production_refuses_unsafe_values_and_names_the_problem(override, problem):
+    result = _manage("check", env={**PRODUCTION_ENV, **override})
+
+    assert result.returncode != 0
+    assert "Production settings are unsafe" in result.stderr
+    assert problem in result.stderr
+
+
+def test_production_names_every_unsafe_value_at_once():
+    result = _manage(
+        "check", env={**PRODUCTION_ENV, "SECRET_KEY": "x" * 10, "DEBUG": "on", "ALLOWED_HOSTS": "*"}
+    )
+
+    assert all(name in result.stderr for name in ("SECRET_KEY has 10", "DEBUG is on", "ALLOWED_HOSTS"))
+
+
 def test_development_needs_nothing_set():
     result = _manage("check", env={})
 
