@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
@@ -30,8 +31,17 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and humans: can this process reach PostgreSQL and Redis right now?"""
+    """Liveness for load balancers and humans: can this process render a page and reach PostgreSQL and Redis
+    right now?"""
     checks: dict[str, str] = {}
+    try:
+        # A real page through the base template: static file names (the production manifest), URLs, context
+        # processors. A process that would answer every page with a 500 is not healthy, whatever the stores say.
+        render_to_string("404.html", request=request)
+        checks["pages"] = "ok"
+    except Exception as error:
+        logger.error("healthz: rendering a page failed: %s", error)
+        checks["pages"] = "error"
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.stripe",
     "tests.fixtures.bookings",
+    "tests.fixtures.redis",
 ]
 
 

@@ -10,6 +10,7 @@ def test_healthz_is_ok_when_database_and_redis_answer(anonymous):
     response = anonymous.get(reverse("healthz"))
 
     assert response.status_code == 200
+    assert response.json()["pages"] == "ok"
     assert response.json()["database"] == "ok"
     assert response.json()["redis"] == "ok"
     assert response.json()["status"] == "ok"
@@ -23,7 +24,23 @@ def test_healthz_is_503_when_redis_is_unreachable(anonymous, settings):
     response = anonymous.get(reverse("healthz"))
 
     assert response.status_code == 503
-    assert response.json() == {"status": "error", "database": "ok", "redis": "error"}
+    assert response.json() == {"status": "error", "pages": "ok", "database": "ok", "redis": "error"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_pages_cannot_render(anonymous, settings, tmp_path):
+    # Production's storage with no collected files: every page would fail on its stylesheet's manifest entry.
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+    response = anonymous.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    assert response.json()["pages"] == "error"
+    assert response.json()["status"] == "error"
 
 
 @pytest.mark.django_db
