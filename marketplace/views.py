@@ -36,7 +36,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, str] = {}
     try:
         # A real page through the base template: static file names (the production manifest), URLs, context
-        # processors. A process that would answer every page with a 500 is not healthy, whatever the stores say.
+        # processors. A process that answers every page with a 500 is not healthy, whatever the stores say.
         render_to_string("404.html", request=request)
         checks["pages"] = "ok"
     except Exception as error:

@@ -85,7 +85,8 @@ def production_site(django_db_setup, tmp_path_factory) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         while not (match := re.search(r"Listening at: (http://\S+)", log.read_text())):
-            assert web.poll() is None and time.monotonic() < deadline, log.read_text()
+            assert web.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         yield match.group(1)
     finally:
