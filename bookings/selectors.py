@@ -1,6 +1,6 @@
 """Reads with logic: what a client can still book."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -43,6 +43,15 @@ def bookable_slots(
 
 
 def is_slot_bookable(*, service: Service, start_at: datetime, now: datetime | None = None) -> bool:
+    """Whether ``start_at`` (any aware datetime, however odd) is an open slot of ``service`` right now."""
+    now = now or timezone.now()
+    # Slots lie between now and the provider's horizon. Refuse anything else with a plain subtraction, which
+    # works for every aware datetime, before the arithmetic below: near datetime's limits (year 1, 9999,
+    # offsets of almost a day) adding a duration or converting to UTC overflows.
+    if not timedelta(0) <= start_at - now <= timedelta(days=service.provider.booking_horizon_days + 1):
+        return False
+    # In UTC from here: PostgreSQL refuses offsets beyond ±15:59, which Python accepts up to ±23:59.
+    start_at = start_at.astimezone(UTC)
     duration = timedelta(minutes=service.duration_minutes)
     return start_at in bookable_slots(
         service=service, start=start_at - duration, end=start_at + duration, now=now

@@ -1,7 +1,7 @@
 """Client and provider pages about bookings. Pages that move money call payments' services."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -86,6 +86,9 @@ def book(request: HttpRequest, service_id: int) -> HttpResponse:
     if not is_slot_bookable(service=service, start_at=start_at):
         messages.error(request, "Sorry, that time is no longer available. Please pick another.")
         return redirect(profile_url)
+    # A real slot, so it converts: the database and every page below get the instant in UTC, whatever offset
+    # (up to ±23:59, beyond what PostgreSQL accepts) the link carried.
+    start_at = start_at.astimezone(UTC)
 
     limit_message = _checkout_rate_limit_message(request) if request.method == "POST" else ""
     form = BookingForm(

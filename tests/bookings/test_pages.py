@@ -1,6 +1,6 @@
 """Booking pages: the booking form, checkout return pages, my bookings, detail and cancel; who sees what."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from urllib.parse import quote
 
 import pytest
@@ -63,6 +63,41 @@ def test_booking_form_refuses_a_start_without_a_zone(as_client, bookable_service
     response = as_client.get(reverse("bookings:book", args=[bookable_service.pk]) + "?start=" + naive)
 
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "9999-12-31T23:59:59+00:00",
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+00:00",
+        "0001-01-01T00:00:00+23:59",
+        "2030-06-01T10:00:00+23:59",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_start_out_of_range_is_an_unavailable_slot_never_an_error(
+    as_client, bookable_service, start, method
+):
+    url = reverse("bookings:book", args=[bookable_service.pk]) + "?start=" + quote(start)
+
+    response = getattr(as_client, method)(url, follow=True)
+
+    assert response.status_code == 200
+    assert "that time is no longer available" in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_a_slot_named_with_an_extreme_offset_is_booked_at_the_same_instant(
+    as_client, bookable_service, slot, stripe_emulator
+):
+    # +23:59 is valid ISO 8601 and Python, beyond PostgreSQL's ±15:59: the slot is still the slot.
+    shifted = slot.astimezone(timezone(timedelta(hours=23, minutes=59)))
+
+    response = as_client.post(_book_url(bookable_service, shifted), {})
+
+    assert response.status_code == 302
+    assert Booking.objects.get().start_at == slot
 
 
 def test_submitting_the_form_holds_the_slot_and_sends_the_client_to_stripe(
