@@ -145,6 +145,12 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "marketplace",
         "TIMEOUT": 300,
+        # A Redis that hangs must cost a request a second, not the whole request: every use of the cache
+        # (cached reads, rate limits) degrades when Redis is away (docs/decisions.md), but only once it errs.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=1.0),
+            "socket_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=1.0),
+        },
     }
 }
 # Sessions live in the database so that any web process behind a load balancer can serve any request.

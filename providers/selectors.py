@@ -1,11 +1,13 @@
 """Reads with logic: search, the profile's week of slots, the dashboard's checklist."""
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import redis
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db.models import (
@@ -38,6 +40,8 @@ SORTS = {
 }
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+LISTED_CITIES_KEY = "providers:listed-cities"
+logger = logging.getLogger(__name__)
 
 
 def _prefix_query(text: str) -> SearchQuery | None:
@@ -110,7 +114,19 @@ def listed_cities() -> list[str]:
         return sorted(cities.distinct()[:500], key=str.lower)
 
     # Shared by every web process through the cache; a new city shows up in suggestions within minutes.
-    return cache.get_or_set("providers:listed-cities", compute, timeout=10 * 60)
+    # Only a cache: with Redis away, search computes the list itself rather than fail.
+    try:
+        cities = cache.get(LISTED_CITIES_KEY)
+    except redis.RedisError as error:
+        logger.warning("listed cities: cache unavailable (%s); computing them", error)
+        return compute()
+    if cities is None:
+        cities = compute()
+        try:
+            cache.set(LISTED_CITIES_KEY, cities, timeout=10 * 60)
+        except redis.RedisError as error:
+            logger.warning("listed cities: cache unavailable (%s); not kept", error)
+    return cities
 
 
 def provider_is_listed(*, provider: Provider) -> bool:
