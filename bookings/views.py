@@ -19,7 +19,7 @@ from bookings.models import Booking
 from bookings.policy import cancellation_terms
 from bookings.selectors import is_slot_bookable
 from bookings.services import BookingError, booking_create
-from marketplace.forms import SignupForm
+from marketplace.forms import signup_form_for
 from marketplace.money import format_money
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
 from payments import gateway
@@ -94,15 +94,17 @@ def book(request: HttpRequest, service_id: int) -> HttpResponse:
     form = BookingForm(
         request.POST if request.method == "POST" else None, service=service, rate_limit_message=limit_message
     )
-    signup_form = (
-        None
-        if request.user.is_authenticated
-        else SignupForm(request.POST if request.method == "POST" else None, prefix="signup")
+    # A visitor signs up on this page: the same form, and the same sign-up limit, as the sign-up page.
+    signup_form, signup_status = (
+        (None, 200) if request.user.is_authenticated else signup_form_for(request, prefix="signup")
     )
     if request.method == "POST":
         if limit_message:
             form.is_valid()  # shows the refusal as the form's error
             return _render_book(request, service, start_at, form, signup_form, status=429)
+        if signup_form is not None and signup_status != 200:
+            signup_form.is_valid()  # shows the refusal in the sign-up part of the form
+            return _render_book(request, service, start_at, form, signup_form, status=signup_status)
         if form.is_valid() and (signup_form is None or signup_form.is_valid()):
             if signup_form is not None:
                 user = signup_form.save()

@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest
 
 from marketplace.models import User, UserManager
+from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
 from marketplace.timezones import is_valid_timezone, timezone_choices
 
 
@@ -85,6 +87,27 @@ class SignupForm(RateLimitedFormMixin, forms.ModelForm):
         if commit:
             user.save()
         return user
+
+
+def signup_form_for(
+    request: HttpRequest, *, prefix: str | None = None, initial: dict | None = None
+) -> tuple[SignupForm, int]:
+    """The sign-up form for ``request`` and the status its page should answer with. Every page that creates
+    accounts (sign-up, booking as a visitor) builds its form here, so each goes through the one per-address
+    sign-up limit: a POST is counted first, and over the limit (or with no counter to ask) the form refuses
+    itself, answering 429 (503 while the counter is unavailable)."""
+    status, message = 200, ""
+    if request.method == "POST":
+        limit = rate_limit_hit(scope="signup_ip", key=client_ip(request))
+        if limit.is_limited:
+            status, message = (503 if limit.is_unavailable else 429), rate_limit_message(limit)
+    form = SignupForm(
+        request.POST if request.method == "POST" else None,
+        prefix=prefix,
+        initial=initial,
+        rate_limit_message=message,
+    )
+    return form, status
 
 
 class EmailAuthenticationForm(RateLimitedFormMixin, AuthenticationForm):

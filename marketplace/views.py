@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from marketplace.forms import EmailAuthenticationForm, ProfileForm, SignupForm
+from marketplace.forms import EmailAuthenticationForm, ProfileForm, signup_form_for
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
 from marketplace.tasks import HEARTBEAT_CACHE_KEY
 from providers.services import provider_create
@@ -72,16 +72,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    status, limit_message = 200, ""
-    if request.method == "POST":
-        limit = rate_limit_hit(scope="signup_ip", key=client_ip(request))
-        if limit.is_limited:
-            status, limit_message = 429, rate_limit_message(limit)
-    form = SignupForm(
-        request.POST if request.method == "POST" else None,
-        rate_limit_message=limit_message,
-        initial={"wants_to_provide": request.GET.get("provider") == "1"},
-    )
+    form, status = signup_form_for(request, initial={"wants_to_provide": request.GET.get("provider") == "1"})
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

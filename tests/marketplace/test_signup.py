@@ -101,3 +101,40 @@ def test_signups_from_one_address_are_rate_limited(anonymous, settings):
 @pytest.mark.django_db
 def test_signup_page_redirects_someone_already_logged_in(as_client):
     assert as_client.get(URL).status_code == 302
+
+
+def _book_url(service, slot) -> str:
+    from urllib.parse import quote
+
+    return reverse("bookings:book", args=[service.pk]) + "?start=" + quote(slot.isoformat())
+
+
+def _inline_signup(**overrides):
+    return {f"signup-{name}": value for name, value in _form(**overrides).items()}
+
+
+@pytest.mark.django_db
+def test_signing_up_while_booking_counts_against_the_same_limit(anonymous, bookable_service, slot, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signup_ip": (2, 3600)}
+    for n in range(2):
+        anonymous.post(URL, _form(email=f"person{n}@example.com"))
+        anonymous.post(reverse("logout"))
+
+    response = anonymous.post(_book_url(bookable_service, slot), _inline_signup(email="third@example.com"))
+
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    assert not User.objects.filter(email="third@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_sign_up_attempts_on_the_booking_form_use_up_the_sign_up_pages_budget(
+    anonymous, bookable_service, slot, settings
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signup_ip": (1, 3600)}
+    anonymous.post(_book_url(bookable_service, slot), _inline_signup(email="not-an-email"))
+
+    response = anonymous.post(URL, _form())
+
+    assert response.status_code == 429
+    assert not User.objects.filter(email="nora@example.com").exists()
