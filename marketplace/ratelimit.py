@@ -34,6 +34,9 @@ class RateLimitResult:
     retry_after_seconds: int
     # The window this count belongs to (epoch seconds), for keys that must act once per window.
     window_start: int = 0
+    # Attempts counted in the window so far, this one included (0 when nothing could be counted). Exactly one
+    # request sees ``limit + 1``: the place to act once when a limit is first passed.
+    count: int = 0
     # Redis could not be reached: nothing was counted (and, for a closed scope, the request is refused).
     is_unavailable: bool = False
 
@@ -86,8 +89,13 @@ def rate_limit_hit(*, scope: str, key: str) -> RateLimitResult:
             is_unavailable=True,
         )
     return RateLimitResult(
-        is_limited=count > limit, retry_after_seconds=retry_after, window_start=window_start
+        is_limited=count > limit, retry_after_seconds=retry_after, window_start=window_start, count=count
     )
+
+
+def rate_limit_first_passed(*, scope: str, result: RateLimitResult) -> bool:
+    """Whether ``result`` is the one attempt that took ``scope`` over its limit in this window."""
+    return result.count == settings.RATE_LIMITS[scope][0] + 1
 
 
 def rate_limit_reset(*, scope: str, key: str) -> None:

@@ -169,11 +169,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Attempts allowed per window, counted in Redis so every web process sees the same counts.
-# "login_ip": any login attempt from one address; "login_email": attempts against one account.
+# Attempts allowed per window, counted in Redis so every web process sees the same counts. What each does when
+# Redis is away is chosen in marketplace/ratelimit.py (FAILS_CLOSED); docs/decisions.md explains both.
 RATE_LIMITS = {
+    # Any login attempt from one address, whatever the account.
     "login_ip": (env.int("RATE_LIMIT_LOGIN_PER_IP", default=20), 15 * 60),
-    "login_email": (env.int("RATE_LIMIT_LOGIN_PER_ACCOUNT", default=8), 15 * 60),
+    # Failed attempts at one account from one address: past it, that address is refused for that account,
+    # even with the right password; the owner logging in from anywhere else is not.
+    "login_account_ip": (env.int("RATE_LIMIT_LOGIN_PER_ACCOUNT_AND_IP", default=8), 15 * 60),
+    # Failed attempts at one account from every address together: past it, the owner is emailed (once per
+    # window). Nobody is refused by this one: refusing would hand attackers a way to lock owners out.
+    "login_account_alert": (env.int("LOGIN_ALERT_FAILURES_PER_ACCOUNT", default=20), 60 * 60),
     "signup_ip": (env.int("RATE_LIMIT_SIGNUP_PER_IP", default=10), 60 * 60),
     # Each checkout creates a hold and a Stripe session: cap it per account and per address.
     "checkout_user": (env.int("RATE_LIMIT_CHECKOUT_PER_USER", default=10), 10 * 60),

@@ -7,6 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,7 +18,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from marketplace.forms import EmailAuthenticationForm, ProfileForm, signup_form_for
-from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
+from marketplace.models import UserManager
+from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message, rate_limit_reset
+from marketplace.services import login_failure_record
 from marketplace.tasks import HEARTBEAT_CACHE_KEY
 from providers.services import provider_create
 
@@ -86,7 +89,10 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, with attempts counted per address and per account before any password check."""
+    """Django's login, with attempts counted before any password check: per address over every account, and
+    failures per account *and* address. An address that keeps failing at an account is refused for it (even
+    with the right password); the owner, from an address that has not been failing, still gets in. Failures
+    from everywhere together only alert the owner (marketplace.services.login_failure_record)."""
 
     form_class = EmailAuthenticationForm
     redirect_authenticated_user = True
@@ -94,22 +100,35 @@ class LoginView(auth_views.LoginView):
     rate_limit_message = ""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        results = [rate_limit_hit(scope="login_ip", key=client_ip(request))]
-        email = request.POST.get("username", "").strip()
-        if email:
-            results.append(rate_limit_hit(scope="login_email", key=email))
+        self.client_ip = client_ip(request)
+        self.email = UserManager.normalize_email(request.POST.get("username", ""))
+        results = [rate_limit_hit(scope="login_ip", key=self.client_ip)]
+        if self.email:
+            # Counted before the check, so a burst of parallel guesses cannot all slip in under the limit; a
+            # success forgets the count (form_valid), so in effect only failures add up.
+            results.append(rate_limit_hit(scope="login_account_ip", key=self._account_and_address))
         limited = [result for result in results if result.is_limited]
         if limited:
             self.rate_limit_message = rate_limit_message(max(limited, key=lambda r: r.retry_after_seconds))
         return super().post(request, *args, **kwargs)
 
+    @property
+    def _account_and_address(self) -> str:
+        return f"{self.email} {self.client_ip}"
+
     def get_form_kwargs(self) -> dict:
         return {**super().get_form_kwargs(), "rate_limit_message": self.rate_limit_message}
+
+    def form_valid(self, form: EmailAuthenticationForm) -> HttpResponse:
+        rate_limit_reset(scope="login_account_ip", key=self._account_and_address)
+        return super().form_valid(form)
 
     def form_invalid(self, form: EmailAuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         if self.rate_limit_message:
             response.status_code = 429
+        elif form.has_error(NON_FIELD_ERRORS, "invalid_login"):  # a password was checked, and was wrong
+            login_failure_record(email=self.email, client_ip=self.client_ip)
         return response
 
 

@@ -1,6 +1,8 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from notifications.models import Notification
 from tests.factories import TEST_PASSWORD
 
 URL = reverse("login")
@@ -42,19 +44,91 @@ def test_login_ignores_an_offsite_next_url(anonymous, client_user):
     assert response.url == reverse("home")
 
 
+ATTACKER = "198.51.100.66"
+OWNER = "203.0.113.10"
+
+
+def _guess(browser, email="client@example.com", *, address=ATTACKER, password=None):
+    return browser.post(URL, {"username": email, "password": password or "guess"}, REMOTE_ADDR=address)
+
+
 @pytest.mark.django_db
-def test_repeated_failures_against_one_account_lock_it_even_with_the_right_password(
+def test_an_address_that_keeps_failing_is_refused_for_that_account_even_with_the_right_password(
     anonymous, client_user, settings
 ):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_email": (3, 900)}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account_ip": (3, 900)}
     for _ in range(3):
-        anonymous.post(URL, {"username": "client@example.com", "password": "guess"})
+        _guess(anonymous)
 
-    response = anonymous.post(URL, {"username": "client@example.com", "password": TEST_PASSWORD})
+    response = _guess(anonymous, password=TEST_PASSWORD)
 
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
     assert not response.wsgi_request.user.is_authenticated
+
+
+@pytest.mark.django_db
+def test_the_owner_still_logs_in_from_an_address_that_has_not_been_failing(anonymous, client_user, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account_ip": (3, 900)}
+    for _ in range(10):
+        _guess(Client())
+
+    response = _guess(anonymous, address=OWNER, password=TEST_PASSWORD)
+
+    assert response.status_code == 302
+    assert response.wsgi_request.user == client_user
+
+
+@pytest.mark.django_db
+def test_failures_at_one_account_do_not_use_up_the_budget_for_another(
+    anonymous, client_user, other_client_user
+):
+    for _ in range(8):
+        _guess(anonymous)
+
+    response = _guess(anonymous, "other-client@example.com", password=TEST_PASSWORD)
+
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_success_forgets_the_addresses_earlier_failures(client_user, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account_ip": (3, 900)}
+    for _ in range(2):
+        _guess(Client(), address=OWNER)
+    assert _guess(Client(), address=OWNER, password=TEST_PASSWORD).status_code == 302
+    for _ in range(2):
+        _guess(Client(), address=OWNER)
+
+    response = _guess(Client(), address=OWNER, password=TEST_PASSWORD)
+
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_owner_is_emailed_once_per_window_when_their_account_is_being_guessed_at(client_user, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account_alert": (5, 3600)}
+    for n in range(5):
+        _guess(Client(), address=f"198.51.100.{n}")
+    assert not Notification.objects.exists()
+
+    for n in range(5, 20):
+        _guess(Client(), address=f"198.51.100.{n}")
+
+    alert = Notification.objects.get()
+    assert alert.to_email == "client@example.com"
+    assert alert.subject == "Someone is trying to log in to your account"
+    assert "6 times" in alert.body_text
+    assert "198.51.100.5" in alert.body_text
+
+
+@pytest.mark.django_db
+def test_guesses_at_an_account_that_does_not_exist_email_nobody(anonymous, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account_alert": (1, 3600)}
+    for n in range(3):
+        _guess(Client(), "nobody@example.com", address=f"198.51.100.{n}")
+
+    assert not Notification.objects.exists()
 
 
 @pytest.mark.django_db
