@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.http import HttpRequest
 
+SITE_NAME = "Sessions Marketplace"
+
 
 def site(request: HttpRequest) -> dict[str, object]:
     return {
-        "site_name": "Sessions Marketplace",
+        "site_name": SITE_NAME,
         "viewer_timezone": getattr(request, "viewer_timezone", "UTC"),
         "platform_fee_percent": f"{settings.PLATFORM_FEE_PERCENT}%",
     }

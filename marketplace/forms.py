@@ -1,8 +1,11 @@
+from uuid import uuid4
+
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.http import HttpRequest
 
+from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User, UserManager
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
 from marketplace.timezones import is_valid_timezone, timezone_choices
@@ -127,3 +130,15 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["name", "timezone"]
         widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
+
+
+class PasswordResetRequestForm(RateLimitedFormMixin, PasswordResetForm):
+    def save(self, **kwargs) -> None:  # type: ignore[override]  # Django's sends mail here; we only queue
+        """Hand the request to a task: looking accounts up and sending mail happen there, so this page does
+        the same work, and takes the same time, whether the address has an account or not. Django's view
+        passes mail options (templates, a domain from the Host header); the task uses its own and SITE_URL."""
+        from marketplace.tasks import password_reset_send_task
+
+        enqueue_after_commit(
+            password_reset_send_task, email=self.cleaned_data["email"], request_id=uuid4().hex
+        )

@@ -181,6 +181,10 @@ RATE_LIMITS = {
     # window). Nobody is refused by this one: refusing would hand attackers a way to lock owners out.
     "login_account_alert": (env.int("LOGIN_ALERT_FAILURES_PER_ACCOUNT", default=20), 60 * 60),
     "signup_ip": (env.int("RATE_LIMIT_SIGNUP_PER_IP", default=10), 60 * 60),
+    # Password-reset emails asked for from one address, and asked for one target address: nobody can turn
+    # the reset form into a way to flood someone's inbox.
+    "password_reset_ip": (env.int("RATE_LIMIT_PASSWORD_RESET_PER_IP", default=10), 60 * 60),
+    "password_reset_email": (env.int("RATE_LIMIT_PASSWORD_RESET_PER_EMAIL", default=3), 60 * 60),
     # Each checkout creates a hold and a Stripe session: cap it per account and per address.
     "checkout_user": (env.int("RATE_LIMIT_CHECKOUT_PER_USER", default=10), 10 * 60),
     "checkout_ip": (env.int("RATE_LIMIT_CHECKOUT_PER_IP", default=30), 10 * 60),

@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/profile/", views.profile, name="profile"),
+    # Ours, ahead of Django's own below: limited, and the email goes out from a task.
+    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     # Password change and reset: Django's views with our templates (templates/registration/).
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("providers.urls")),

@@ -17,7 +17,12 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from marketplace.forms import EmailAuthenticationForm, ProfileForm, signup_form_for
+from marketplace.forms import (
+    EmailAuthenticationForm,
+    PasswordResetRequestForm,
+    ProfileForm,
+    signup_form_for,
+)
 from marketplace.models import UserManager
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message, rate_limit_reset
 from marketplace.services import login_failure_record
@@ -129,6 +134,38 @@ class LoginView(auth_views.LoginView):
             response.status_code = 429
         elif form.has_error(NON_FIELD_ERRORS, "invalid_login"):  # a password was checked, and was wrong
             login_failure_record(email=self.email, client_ip=self.client_ip)
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request page, limited per address and per target email (counted before anything else,
+    for existing and unknown addresses alike, so the limit tells nothing about who has an account). The email
+    itself goes out from a task (PasswordResetRequestForm.save)."""
+
+    form_class = PasswordResetRequestForm
+
+    rate_limit_message = ""
+    rate_limit_status = 429
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        results = [rate_limit_hit(scope="password_reset_ip", key=client_ip(request))]
+        email = UserManager.normalize_email(request.POST.get("email", ""))
+        if email:
+            results.append(rate_limit_hit(scope="password_reset_email", key=email))
+        limited = [result for result in results if result.is_limited]
+        if limited:
+            worst = max(limited, key=lambda r: r.retry_after_seconds)
+            self.rate_limit_message = rate_limit_message(worst)
+            self.rate_limit_status = 503 if worst.is_unavailable else 429
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "rate_limit_message": self.rate_limit_message}
+
+    def form_invalid(self, form: PasswordResetRequestForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if self.rate_limit_message:
+            response.status_code = self.rate_limit_status
         return response
 
 

@@ -88,3 +88,14 @@ def test_a_hung_redis_costs_a_page_about_a_second_not_the_page(anonymous, app_on
 
     assert response.status_code == 200
     assert time.monotonic() - started < 3
+
+
+def test_password_reset_fails_closed_with_try_again_in_a_minute_while_redis_is_down(
+    anonymous, client_user, redis_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        response = anonymous.post(reverse("password_reset"), {"email": client_user.email})
+
+    assert response.status_code == 503
+    assert "Please try again in a minute." in response.content.decode()
+    assert after_commit == []
