@@ -296,6 +296,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late, don't let one worker si
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True  # tasks report through database rows, never through results
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message a worker has taken but not acknowledged (the worker was killed) goes back to the queue this long
+# after it was taken. Redis's default is an hour of nothing happening; five minutes is still longer than any
+# task may run (the hard time limit below), so a task that is merely slow is never delivered twice at once.
+BROKER_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=300)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS}
+# Longest legitimate task: a webhook making a few Stripe calls, each up to three tries of 20 s. A task still
+# running after this is stuck: its worker child is replaced, and a sweeper retries the row it worked on.
+CELERY_TASK_TIME_LIMIT = BROKER_VISIBILITY_TIMEOUT_SECONDS - 30
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
@@ -355,10 +363,20 @@ CELERY_BEAT_SCHEDULE = {
     },
     "resend-notifications": {
         "task": "notifications.tasks.notifications_resend_pending_task",
-        "schedule": 300.0,
-        "options": {"expires": 300.0},
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
 }
+# Run as soon as beat starts rather than one full interval later (marketplace/celery.py): after a deploy, a
+# crash or an outage, stuck work moves within seconds. Every sweeper belongs here; all are safe to run twice.
+BEAT_RUN_AT_START = (
+    "heartbeat",
+    "expire-holds",
+    "process-refunds",
+    "process-webhooks",
+    "resend-notifications",
+    "refresh-next-available",
+)
 
 # --- Security -----------------------------------------------------------------------------------------
 

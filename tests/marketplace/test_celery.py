@@ -1,7 +1,12 @@
 """The Celery wiring, for real: a worker process on Redis runs a task, and beat schedules the heartbeat."""
 
-import pytest
+import json
+import time
 
+import pytest
+import redis
+
+from marketplace.celery import app as celery_app
 from marketplace.tasks import heartbeat
 from tests.celery_processes import start_celery as _start
 from tests.celery_processes import stop as _stop
@@ -26,22 +31,54 @@ def test_a_real_worker_on_redis_runs_a_task(real_broker):
         _stop(worker)
 
 
-def test_beat_sends_the_heartbeat_on_schedule(tmp_path):
-    beat = _start(
-        "beat",
-        "--loglevel",
-        "info",
-        "--schedule",
-        str(tmp_path / "schedule"),
-        "--max-interval",
-        "1",
-        # Heartbeats expire after one interval, so the few sent here never pile up for a later worker.
-        extra_env={"HEARTBEAT_INTERVAL_SECONDS": "1"},
+def _beat(schedule, redis_url: str, **extra_env: str):
+    # Beat sends to a private Redis: its messages must never reach a worker on the shared one.
+    env = {"REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url, **extra_env}
+    return _start(
+        "beat", "--loglevel", "info", "--schedule", str(schedule), "--max-interval", "1", extra_env=env
     )
+
+
+def test_beat_sends_the_heartbeat_on_schedule(tmp_path, private_redis):
+    beat = _beat(tmp_path / "schedule", private_redis.url(), HEARTBEAT_INTERVAL_SECONDS="1")
     try:
+        _wait_for_line(beat, "Sending due task heartbeat (marketplace.tasks.heartbeat)", timeout=30)
+        # Once at start, then again one interval later.
         _wait_for_line(beat, "Sending due task heartbeat (marketplace.tasks.heartbeat)", timeout=30)
     finally:
         _stop(beat)
+
+
+def test_beat_sends_every_sweeper_as_soon_as_it_starts(tmp_path, private_redis, settings):
+    beat = _beat(tmp_path / "schedule", private_redis.url())
+    started = time.monotonic()
+    try:
+        for name in settings.BEAT_RUN_AT_START:
+            task = settings.CELERY_BEAT_SCHEDULE[name]["task"]
+            _wait_for_line(beat, f"Sending due task {name} ({task})", timeout=30)
+    finally:
+        _stop(beat)
+
+    # Long before any of their intervals (the shortest is a minute) has passed.
+    assert time.monotonic() - started < 30
+    queued = redis.Redis.from_url(private_redis.url()).lrange("celery", 0, -1)
+    tasks = {json.loads(message)["headers"]["task"] for message in queued}
+    assert {settings.CELERY_BEAT_SCHEDULE[name]["task"] for name in settings.BEAT_RUN_AT_START} <= tasks
+
+
+def test_every_sweeper_runs_at_beat_start(settings):
+    sweepers = {"expire-holds", "process-refunds", "process-webhooks", "resend-notifications"}
+
+    assert sweepers <= set(settings.BEAT_RUN_AT_START)
+    assert set(settings.BEAT_RUN_AT_START) <= set(settings.CELERY_BEAT_SCHEDULE)
+
+
+def test_a_killed_workers_message_comes_back_in_minutes_not_an_hour():
+    visibility = celery_app.conf.broker_transport_options["visibility_timeout"]
+
+    assert visibility == 300
+    # ...yet never while a task may still be running: none runs longer than the visibility timeout.
+    assert celery_app.conf.task_time_limit < visibility
 
 
 def test_worker_settings_favour_redelivery_over_loss(settings):
