@@ -17,6 +17,7 @@ from notifications.models import Notification
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+RESEND_EXPIRES_SECONDS = 60
 
 
 def notification_queue(*, key: str, recipient: User, template: str, context: dict[str, Any]) -> Notification:
@@ -64,19 +65,31 @@ def notification_send(*, notification_id: int) -> None:
         notification.save(update_fields=["attempts", "status", "sent_at"])
 
 
+def notifications_pending(*, older_than_seconds: int = 0) -> list[int]:
+    """Ids of messages still waiting to go out, oldest first (at most 500)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = Notification.objects.filter(status=Notification.Status.PENDING, created_at__lte=cutoff)
+    return list(pending.order_by("created_at").values_list("pk", flat=True)[:500])
+
+
 def notifications_resend_pending(*, older_than_seconds: int = 60) -> int:
-    """Re-enqueue messages still pending after a while (a lost Celery message, a Redis outage)."""
+    """Re-enqueue messages still pending after a while (a lost Celery message, a Redis outage). Each nudge
+    expires after a minute: while workers are away the sweeper runs every minute, and expired nudges are
+    dropped instead of piling up behind each other."""
     from notifications.tasks import notification_send_task
 
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(
-        Notification.objects.filter(status=Notification.Status.PENDING, created_at__lte=cutoff).values_list(
-            "pk", flat=True
-        )[:500]
-    )
+    ids = notifications_pending(older_than_seconds=older_than_seconds)
     for pk in ids:
-        notification_send_task.delay(notification_id=pk)
+        notification_send_task.apply_async(kwargs={"notification_id": pk}, expires=RESEND_EXPIRES_SECONDS)
     return len(ids)
+
+
+def notifications_retry_failed() -> int:
+    """Give messages that used up their attempts a fresh set (an operator fixed the mail setup). Returns how
+    many were moved back to pending."""
+    return Notification.objects.filter(status=Notification.Status.FAILED).update(
+        status=Notification.Status.PENDING, attempts=0
+    )
 
 
 def admin_alert(*, subject: str, body: str) -> None:
