@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -261,7 +261,8 @@ def set_timezone(request: HttpRequest) -> HttpResponse:
     target = request.POST.get("next") or reverse("home")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
         target = reverse("home")
-    response = redirect(target)
+    # A URL, never a view name: redirect() would try to reverse "next" and fail on anything else.
+    response = HttpResponseRedirect(target)
     if form.is_valid():
         response.set_cookie(
             TIMEZONE_COOKIE, form.cleaned_data["tz"], max_age=365 * 24 * 3600, samesite="Lax", path="/"

@@ -172,6 +172,16 @@ def test_the_zone_form_never_redirects_to_another_site(anonymous):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("next_url", ["home", "-1", "a b", "/profile\r\nSet-Cookie: x=1"])
+def test_a_next_that_is_no_path_of_ours_is_never_an_error(anonymous, next_url):
+    # "home" is a URL name: redirect() would have reversed it; "-1" it could not reverse at all (a 500).
+    response = anonymous.post(reverse("providers:set_timezone"), {"tz": "Asia/Tokyo", "next": next_url})
+
+    assert response.status_code == 302
+    assert "\n" not in response["Location"]
+
+
+@pytest.mark.django_db
 def test_an_unknown_zone_is_not_stored(anonymous):
     anonymous.post(reverse("providers:set_timezone"), {"tz": "<script>", "next": "/"})
 
