@@ -367,16 +367,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60.0},
     },
 }
-# Run as soon as beat starts rather than one full interval later (marketplace/celery.py): after a deploy, a
-# crash or an outage, stuck work moves within seconds. Every sweeper belongs here; all are safe to run twice.
-BEAT_RUN_AT_START = (
-    "heartbeat",
-    "expire-holds",
-    "process-refunds",
-    "process-webhooks",
-    "resend-notifications",
-    "refresh-next-available",
-)
+# Every job also runs once as soon as beat starts, not one full interval later (marketplace/celery.py):
+# after a deploy, a crash or an outage, stuck work moves within seconds. Every job is safe to run twice
+# (DESIGN §6), so this is the default; one that must not (a daily report, say) is named here, with why.
+BEAT_NOT_RUN_AT_START: frozenset[str] = frozenset()
+BEAT_RUN_AT_START = tuple(name for name in CELERY_BEAT_SCHEDULE if name not in BEAT_NOT_RUN_AT_START)
 
 # --- Security -----------------------------------------------------------------------------------------
 

@@ -105,7 +105,9 @@ class Page:
     """A page to attack: who asks, where, how, and the field names its form or query string reads."""
 
     name: str
-    persona: str  # "anonymous", "client" or "provider"
+    persona: (
+        str  # "anonymous", "client", "provider" or "booking provider" (the provider of the client's booking)
+    )
     method: str
     route: str  # the URL's name
     # From the scenario (below) to the URL's arguments, and to a fixed query string (for POSTs).
@@ -118,6 +120,8 @@ class Page:
     # A fault found here and awaiting its fix elsewhere (an xfail test below pins it): keep NUL bytes out of
     # this page's input meanwhile, so the rest of its input is still explored.
     known_nul_fault: bool = False
+    # Its successes call Stripe: the emulator answers.
+    needs_stripe: bool = False
 
     def url(self, scenario: Any) -> str:
         return reverse(self.route, args=self.args(scenario)) + self.query(scenario)
@@ -224,6 +228,7 @@ PAGES = [
         "bookings:book",
         args=lambda s: [s.service.pk],
         query=_book_query,
+        needs_stripe=True,
         fields=("client_notes", "address", *(f"signup-{name}" for name in SIGNUP)),
         plausible={f"signup-{name}": strategy for name, strategy in SIGNUP_PLAUSIBLE.items()},
     ),
@@ -234,6 +239,7 @@ PAGES = [
         "bookings:book",
         args=lambda s: [s.service.pk],
         query=_book_query,
+        needs_stripe=True,
         fields=("client_notes", "address"),
     ),
     Page("my bookings", "client", "get", "bookings:mine", fields=("page",)),
@@ -319,10 +325,30 @@ PAGES = [
         ),
         plausible={"booking_horizon_days": st.sampled_from(["1", "60", "365", "100000"])},
     ),
+    Page(
+        "mark complete",
+        "booking provider",
+        "post",
+        "bookings:complete",
+        args=_booking,
+        fields=("back_to",),
+        plausible={"back_to": st.just("detail")},
+    ),
+    Page("payouts", "provider", "get", "payments:payouts", fields=("page",)),
+    Page("payout setup page", "provider", "get", "payments:connect_setup", fields=("country",)),
+    Page(
+        "payout setup",
+        "provider",
+        "post",
+        "payments:connect_setup",
+        fields=("country",),
+        plausible={"country": st.sampled_from(["US", "GB", "DE", "XX", "us"])},
+        needs_stripe=True,
+    ),
     Page("provider dashboard", "provider", "get", "providers:dashboard", fields=("tab",)),
     Page("provider bookings", "provider", "get", "bookings:provider_bookings", fields=("page",)),
 ]
-# Pages without input of their own, or attacked elsewhere: Stripe's webhooks (their bodies are fuzzed by the
+# Pages without input of their own, or attacked elsewhere: Stripe's webhooks (their bodies are tested by the
 # webhook tests), the checkout POST (a bare button that opens a Stripe session), logout, health, and the pages
 # that only say "done".
 NOT_FUZZED = {
@@ -332,6 +358,11 @@ NOT_FUZZED = {
     "password_reset_done",
     "password_reset_complete",
     "bookings:checkout",
+    # Stripe's return and refresh addresses and the Express dashboard button: no input of their own, only a
+    # round trip to Stripe.
+    "payments:connect_refresh",
+    "payments:connect_return",
+    "payments:connect_express",
     "payments:stripe_webhook",
     "payments:stripe_connect_webhook",
 }
@@ -355,8 +386,8 @@ class Scenario:
 def scenario(request, settings, client_user, provider, bookable_service) -> Scenario:
     # Rate limits would turn most examples into the same refusal; lift them so each reaches its form.
     settings.RATE_LIMITS = {scope: (10**9, window) for scope, (_, window) in settings.RATE_LIMITS.items()}
-    if request.node.callspec.params["page"].route == "bookings:book":
-        request.getfixturevalue("stripe_emulator")  # a booking that gets through opens a Checkout Session
+    if request.node.callspec.params["page"].needs_stripe:
+        request.getfixturevalue("stripe_emulator")
     booking = request.getfixturevalue("confirmed_client_booking")
     return Scenario(
         service=bookable_service,
@@ -364,7 +395,11 @@ def scenario(request, settings, client_user, provider, bookable_service) -> Scen
         booking=booking,
         own_service=ServiceFactory(provider=provider),
         time_off=TimeOffFactory(provider=provider),
-        users={"client": client_user, "provider": provider.user},
+        users={
+            "client": client_user,
+            "provider": provider.user,
+            "booking provider": bookable_service.provider.user,
+        },
     )
 
 

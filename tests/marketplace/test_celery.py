@@ -67,7 +67,13 @@ def test_beat_sends_every_sweeper_as_soon_as_it_starts(tmp_path, private_redis, 
 
 
 def test_every_sweeper_runs_at_beat_start(settings):
-    sweepers = {"expire-holds", "process-refunds", "process-webhooks", "resend-notifications"}
+    sweepers = {
+        "expire-holds",
+        "process-refunds",
+        "process-webhooks",
+        "resend-notifications",
+        "close-checkouts",
+    }
 
     assert sweepers <= set(settings.BEAT_RUN_AT_START)
     assert set(settings.BEAT_RUN_AT_START) <= set(settings.CELERY_BEAT_SCHEDULE)
