@@ -300,7 +300,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # after it was taken. Redis's default is an hour of nothing happening; five minutes is still longer than any
 # task may run (the hard time limit below), so a task that is merely slow is never delivered twice at once.
 BROKER_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=300)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+    # Without these a publish to a Redis that hangs (rather than refuses) waits forever, and so does the page
+    # that enqueues after commit. Far above Redis's sub-millisecond answers; kombu's BRPOP polls every second.
+    "socket_connect_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=1.0),
+    "socket_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=1.0) + 1.0,
+}
+# One quick retry of a failed publish, not three: a page that enqueues after commit must not spend long on a
+# broker that is away. The work is in the database already; a sweeper sends it (marketplace/enqueue.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # Longest legitimate task: a webhook making a few Stripe calls, each up to three tries of 20 s. A task still
 # running after this is stuck: its worker child is replaced, and a sweeper retries the row it worked on.
 CELERY_TASK_TIME_LIMIT = BROKER_VISIBILITY_TIMEOUT_SECONDS - 30

@@ -3,6 +3,7 @@
 Each test takes away a Redis of its own (``app_on_private_redis``), never the shared one.
 """
 
+import threading
 import time
 from urllib.parse import quote
 
@@ -10,7 +11,9 @@ import pytest
 from django.urls import reverse
 
 from bookings.models import Booking
+from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User
+from marketplace.tasks import heartbeat
 from tests.factories import TEST_PASSWORD, listed_provider
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +102,18 @@ def test_password_reset_fails_closed_with_try_again_in_a_minute_while_redis_is_d
     assert response.status_code == 503
     assert "Please try again in a minute." in response.content.decode()
     assert after_commit == []
+
+
+def test_enqueuing_to_a_hung_broker_gives_up_within_seconds(app_on_private_redis, caplog):
+    heartbeat.delay()  # connected, as a web process is
+    app_on_private_redis.freeze()
+
+    # In a thread, so that without socket timeouts the test fails instead of waiting forever.
+    sender = threading.Thread(target=enqueue_after_commit, args=(heartbeat,), daemon=True)
+    started = time.monotonic()
+    sender.start()
+    sender.join(timeout=15)
+
+    assert not sender.is_alive(), "enqueuing to a hung broker still waits"
+    assert time.monotonic() - started < 10
+    assert "could not enqueue marketplace.tasks.heartbeat" in caplog.text
