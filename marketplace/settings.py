@@ -384,7 +384,12 @@ CELERY_BEAT_SCHEDULE = {
 # Every job also runs once as soon as beat starts, not one full interval later (marketplace/celery.py):
 # after a deploy, a crash or an outage, stuck work moves within seconds. Every job is safe to run twice
 # (DESIGN §6), so this is the default; one that must not (a daily report, say) is named here, with why.
-BEAT_NOT_RUN_AT_START: frozenset[str] = frozenset()
+BEAT_NOT_RUN_AT_START = frozenset(
+    {
+        # A daily report, not a sweeper: at every deploy it would alert admins again about what they know.
+        "check-ledger",
+    }
+)
 BEAT_RUN_AT_START = tuple(name for name in CELERY_BEAT_SCHEDULE if name not in BEAT_NOT_RUN_AT_START)
 
 # --- Security -----------------------------------------------------------------------------------------
