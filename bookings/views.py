@@ -288,6 +288,10 @@ def checkout_success(request: HttpRequest, reference: str) -> HttpResponse:
     idempotent fulfilment from the session now, so the client sees the truth immediately."""
     booking = _booking_for(request, reference, client_only=True)
     session_id = request.GET.get("session_id", "")
+    # Only something shaped like a session id is looked up: a NUL byte or a mile-long value would make
+    # PostgreSQL refuse the query, and Stripe's ids are short and printable.
+    if len(session_id) > 255 or not session_id.isprintable():
+        session_id = ""
     payment = booking.payments.filter(checkout_session_id=session_id).first() if session_id else None
     if payment is not None and payment.status == Payment.Status.PENDING:
         try:
