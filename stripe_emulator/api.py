@@ -409,6 +409,12 @@ def _match(method: str, path: str) -> tuple[Endpoint | None, dict[str, str]]:
 
 
 def _fault_response(status: int) -> ApiResponse:
+    if status == 400:
+        return _error(
+            StripeApiError(
+                400, "Stripe refused this request. (injected by the Stripe emulator's `400` fault)"
+            )
+        )
     if status == 429:
         return _error(
             StripeApiError(

@@ -1,4 +1,4 @@
-"""Fault injection: make chosen API calls answer 5xx, 429, time out, or crash after doing their work.
+"""Fault injection: make chosen API calls answer 5xx, 429, 400, time out, or crash after doing their work.
 
 A fault is written as one string, on the command line (`--fault SPEC`, repeatable) or in JSON to
 `POST /_emulator/faults`:
@@ -8,10 +8,10 @@ A fault is written as one string, on the command line (`--fault SPEC`, repeatabl
     METHOD PATH=KINDxCOUNT      the next COUNT matching calls, then the fault is spent
 
 METHOD is GET, POST or `*`. PATH is matched with shell wildcards (`/v1/transfers/*/reversals`, `/v1/*`).
-KIND is an HTTP status (500, 502, 503, 429, 409), `timeout` or `crash`.
+KIND is an HTTP status (500, 502, 503, 429, 409, 400), `timeout` or `crash`.
 
 Examples: `POST /v1/transfers=500:0.5`, `POST /v1/refunds=429x2`, `* /v1/*=timeout:0.1`,
-`POST /v1/refunds=crashx1`.
+`POST /v1/refunds=crashx1`, `POST /v1/transfers=400x1`.
 
 What each kind does, and why:
 - 5xx: answered before the request is executed and NOT stored for its idempotency key, like an error in
@@ -19,6 +19,9 @@ What each kind does, and why:
 - 409: `idempotency_key_in_use`, what Stripe answers while a request with the same key is in flight; the
   SDK retries it.
 - 429: `rate_limit`; the SDK does not retry it, the caller must back off. Never stored for the key.
+- 400: `invalid_request_error`, Stripe refusing the request (as it refuses, say, a transfer it cannot make):
+  answered before any work, not stored for the key, not retried by the SDK. Retrying the same request
+  will not help, unlike every kind above; how the caller handles a refusal is what it tests.
 - timeout: the request IS executed (and its result stored for its key), then the answer is held back for
   the fault's `delay` seconds, longer than the client's timeout. This is the case idempotency keys exist for:
   Stripe did the work, the client never heard, the retry with the same key gets the stored answer.
@@ -64,7 +67,8 @@ class Fault:
 
     @property
     def status(self) -> int | None:
-        """The status answered before any work (5xx, 409, 429); None for kinds that let the work happen."""
+        """The status answered before any work (5xx, 409, 429, 400); None for kinds that let the work
+        happen."""
         return int(self.kind) if self.kind.isdigit() else None
 
     def matches(self, method: str, path: str) -> bool:
@@ -81,8 +85,8 @@ def parse_fault(spec: str, *, delay: float = DEFAULT_TIMEOUT_DELAY, seed: int = 
     if not match:
         raise FaultSpecError(f"Bad fault spec {spec!r}: expected 'METHOD PATH=KIND[:RATE|xCOUNT]'")
     kind = match["kind"]
-    if kind not in ("timeout", "crash") and not (kind in ("409", "429") or kind.startswith("5")):
-        raise FaultSpecError(f"Bad fault kind {kind!r}: use 5xx, 409, 429, timeout or crash")
+    if kind not in ("timeout", "crash") and not (kind in ("400", "409", "429") or kind.startswith("5")):
+        raise FaultSpecError(f"Bad fault kind {kind!r}: use 5xx, 409, 429, 400, timeout or crash")
     rate = float(match["rate"]) if match["rate"] else 1.0
     if not 0 < rate <= 1:
         raise FaultSpecError(f"Bad fault rate {rate}: must be in (0, 1]")

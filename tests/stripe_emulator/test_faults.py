@@ -99,6 +99,22 @@ def test_429_is_not_retried_by_the_sdk_and_is_retryable_for_us(stripe_emulator, 
     assert len(stripe_emulator.requests(method="POST", path="/v1/transfers")) == 1
 
 
+def test_400_is_a_refusal_the_sdk_does_not_retry_and_the_key_does_not_keep(
+    stripe_emulator, charge_id, provider_account
+):
+    stripe_emulator.set_faults("POST /v1/transfers=400x1")
+
+    with pytest.raises(gateway.GatewayRejectedError) as caught:
+        transfer(charge_id, provider_account.id, key="payout-1")
+
+    assert caught.value.retryable is False
+    assert caught.value.http_status == 400
+    assert len(stripe_emulator.requests(method="POST", path="/v1/transfers")) == 1
+    assert stripe_emulator.state()["transfers"] == {}
+    # Nothing was stored for the key: asked again once the fault is spent, the transfer is made.
+    assert transfer(charge_id, provider_account.id, key="payout-1").id in stripe_emulator.state()["transfers"]
+
+
 def test_409_is_retried_by_the_sdk(stripe_emulator, provider_account):
     stripe_emulator.set_faults("GET /v1/accounts/*=409x1")
 
