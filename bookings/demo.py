@@ -1,5 +1,6 @@
 """Demo bookings in every state, for ``seed_demo``. Paid states go through the real money flow against the
-local Stripe emulator (the one ``make dev`` runs), so refunds and later payouts of seeded bookings work."""
+local Stripe emulator (the one ``make dev`` runs), so refunds and later payouts of seeded bookings work.
+Completed sessions come with their payouts, from ``payments.demo``."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -8,7 +9,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatusChange
+from bookings.models import Booking
 from bookings.selectors import bookable_slots
 from bookings.services import booking_create, booking_expire
 from marketplace.models import User
@@ -42,8 +43,11 @@ def _slot(service: Service, *, days_ahead: int, taken: set[datetime]) -> datetim
     raise RuntimeError(f"{service} has no open slot around {days_ahead} days ahead")
 
 
-def _paid_booking(client: User, service: Service, slot: datetime) -> Booking:
-    booking = booking_create(client=client, service=service, start_at=slot, client_notes="Demo booking")
+def demo_paid_booking(
+    client: User, service: Service, slot: datetime, *, notes: str = "Demo booking"
+) -> Booking:
+    """A booking of ``slot`` paid by card on the emulator's hosted page and confirmed, as a client would."""
+    booking = booking_create(client=client, service=service, start_at=slot, client_notes=notes)
     payment = checkout_start(booking_id=booking.pk)
     session_id = payment.checkout_session_id
     assert session_id is not None  # checkout_start stores it before returning
@@ -53,28 +57,9 @@ def _paid_booking(client: User, service: Service, slot: datetime) -> Booking:
     return booking
 
 
-def _completed(client: User, service: Service, slot: datetime) -> Booking:
-    booking = _paid_booking(client, service, slot)
-    # History for the demo: the session is moved into the past and marked completed. The real "mark
-    # complete" step belongs to the provider dashboard (payouts), which this seed does not pretend to be.
-    past = timezone.now() - timedelta(days=7)
-    Booking.objects.filter(pk=booking.pk).update(
-        start_at=past,
-        end_at=past + (booking.end_at - booking.start_at),
-        status=Booking.Status.COMPLETED,
-        completed_at=past + timedelta(hours=2),
-    )
-    BookingStatusChange.objects.create(
-        booking=booking,
-        from_status=Booking.Status.CONFIRMED,
-        to_status=Booking.Status.COMPLETED,
-        reason="demo: session took place",
-    )
-    return booking
-
-
 def seed_demo_bookings(*, client: User, provider: Provider, say: Callable[[str], None]) -> None:
-    """One booking of ``client`` with ``provider`` in each state. Idempotent: does nothing once the client
+    """One booking of ``client`` with ``provider`` in each state up to confirmed and cancelled (completed ones
+    come with their payouts: ``payments.demo.seed_demo_payouts``). Idempotent: does nothing once the client
     has bookings with this provider. Each step commits as it goes: Stripe is never called inside an open
     transaction."""
     if Booking.objects.filter(client=client, provider=provider).exists():
@@ -86,7 +71,7 @@ def seed_demo_bookings(*, client: User, provider: Provider, say: Callable[[str],
         return
     taken: set[datetime] = set()
     paid = emulator_reachable()
-    total = 5 if paid else 2
+    total = 4 if paid else 2
 
     booking_create(client=client, service=service, start_at=_slot(service, days_ahead=4, taken=taken))
     say(f"[1/{total}] booking: awaiting payment")
@@ -100,12 +85,10 @@ def seed_demo_bookings(*, client: User, provider: Provider, say: Callable[[str],
             "bookings: paid states skipped (no Stripe emulator reachable; `make dev` runs one and seeds them)"
         )
         return
-    _paid_booking(client, service, _slot(service, days_ahead=3, taken=taken))
+    demo_paid_booking(client, service, _slot(service, days_ahead=3, taken=taken))
     say(f"[3/{total}] booking: confirmed (paid)")
-    to_cancel = _paid_booking(client, service, _slot(service, days_ahead=6, taken=taken))
+    to_cancel = demo_paid_booking(client, service, _slot(service, days_ahead=6, taken=taken))
     booking_cancel_with_refund(
         booking_id=to_cancel.pk, actor=client, by_client=True, reason="demo: plans changed"
     )
     say(f"[4/{total}] booking: cancelled with refund")
-    _completed(client, service, _slot(service, days_ahead=8, taken=taken))
-    say(f"[5/{total}] booking: completed (paid, last week)")

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -52,11 +54,50 @@ def test_seed_demo_makes_bookings_in_every_state_through_the_emulator(
 
     states = set(Booking.objects.filter(client__email="client@example.com").values_list("status", flat=True))
     assert states == {"pending_payment", "expired", "confirmed", "cancelled", "completed"}
-    assert Payment.objects.filter(status="paid").count() == 2  # the confirmed and the completed booking
+    assert Payment.objects.filter(status="paid").count() == 5  # the confirmed and the 4 completed bookings
     assert Refund.objects.get().status == "succeeded"
     # Real objects at "Stripe": a later refund or transfer of seeded money works.
-    assert len(stripe_emulator.state()["charges"]) == 3
+    assert len(stripe_emulator.state()["charges"]) == 6
     assert "booking: cancelled with refund" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_completed_sessions_with_payouts_paid_failed_waiting_and_held(
+    stripe_emulator, capsys
+):
+    from django.utils import timezone
+
+    from payments.models import Payout
+    from payments.namespace import booking_transfer_group
+
+    call_command("seed_demo")
+
+    ready = Provider.objects.get(user__email="provider@example.com")
+    lena = Provider.objects.get(user__email="lena@example.com")
+    payouts = {p.status: p for p in Payout.objects.select_related("booking", "payment")}
+    assert set(payouts) == {"paid", "failed", "on_hold", "scheduled"}
+    assert {p.booking.status for p in payouts.values()} == {"completed"}
+    # Paid: one real transfer at the emulator, from the session's charge to Priya's account.
+    paid = payouts["paid"]
+    [transfer] = stripe_emulator.state()["transfers"].values()
+    assert paid.transfer_id == transfer["id"]
+    assert transfer["amount"] == paid.amount == paid.booking.provider_amount
+    assert transfer["destination"] == ready.stripe_account_id
+    assert transfer["source_transaction"] == paid.payment.charge_id
+    assert transfer["transfer_group"] == booking_transfer_group(paid.booking_id)
+    # Failed: Stripe refused that one transfer; the fault is gone, so a staff retry would go through.
+    assert payouts["failed"].provider == ready
+    assert "refused" in payouts["failed"].last_error
+    assert stripe_emulator.server.fault_plan.to_list() == []
+    # Waiting: Lena's setup is unfinished, and the payout says so.
+    assert payouts["on_hold"].provider == lena
+    assert payouts["on_hold"].hold_reason == lena.payouts_blocked_reason != ""
+    # Held: the hold is not over yet.
+    assert payouts["scheduled"].provider == ready
+    assert payouts["scheduled"].due_at > timezone.now()
+    out = capsys.readouterr().out
+    assert "[1/4] completed session with Priya Patel: payout paid: transfer tr_" in out
+    assert "[4/4] completed session with Priya Patel: payout held until" in out
 
 
 @pytest.mark.django_db
@@ -88,15 +129,25 @@ def test_seed_demo_sets_up_one_providers_payouts_and_leaves_one_unfinished(strip
 
 
 @pytest.mark.django_db
-def test_seed_demo_twice_opens_no_second_payout_account(stripe_emulator, capsys):
+def test_seed_demo_twice_opens_no_second_payout_account_and_pays_nothing_twice(stripe_emulator, capsys):
+    from payments.models import Payout
+
     call_command("seed_demo")
     accounts = set(stripe_emulator.state()["accounts"])
+    payouts = set(Payout.objects.values_list("pk", "status"))
+    capsys.readouterr()
 
     call_command("seed_demo")
 
     assert set(stripe_emulator.state()["accounts"]) == accounts
     assert Provider.objects.get(user__email="provider@example.com").can_receive_payouts
-    assert "[1/2] payouts: Priya Patel: ready (exists)" in capsys.readouterr().out
+    assert set(Payout.objects.values_list("pk", "status")) == payouts
+    assert len(stripe_emulator.state()["transfers"]) == 1
+    out = capsys.readouterr().out
+    assert "[1/2] payouts: Priya Patel: ready (exists)" in out
+    assert re.search(
+        r"\[1/4\] completed session with Priya Patel: payout paid: transfer tr_\w+ \(exists\)", out
+    )
 
 
 @pytest.mark.django_db

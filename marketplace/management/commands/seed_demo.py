@@ -8,7 +8,7 @@ from django.db import transaction
 
 from bookings.demo import seed_demo_bookings
 from marketplace.models import User
-from payments.demo import seed_demo_payout_accounts
+from payments.demo import seed_demo_payout_accounts, seed_demo_payouts
 from providers.models import Category, Provider
 from providers.services import (
     availability_rules_set,
@@ -357,7 +357,8 @@ DEMO_PROVIDERS = [
 
 class Command(BaseCommand):
     help = (
-        "Create demo users, 30 providers with services and hours, and bookings in every state. "
+        "Create demo users, 30 providers with services and hours, bookings in every state, and completed "
+        "sessions with payouts paid, failed, waiting and held. "
         "Safe to run repeatedly; never in production."
     )
 
@@ -387,9 +388,14 @@ class Command(BaseCommand):
             provider=Provider.objects.get(user__email=PROVIDER_USERS[0][0]),
             say=self.stdout.write,
         )
-        seed_demo_payout_accounts(
-            ready=Provider.objects.get(user__email=PROVIDER_USERS[0][0]),
-            unfinished=Provider.objects.get(user__email=PROVIDER_USERS[2][0]),
+        ready = Provider.objects.get(user__email=PROVIDER_USERS[0][0])
+        unfinished = Provider.objects.get(user__email=PROVIDER_USERS[2][0])
+        seed_demo_payout_accounts(ready=ready, unfinished=unfinished, say=self.stdout.write)
+        # After the accounts: whether a payout goes or waits depends on them.
+        seed_demo_payouts(
+            client=User.objects.get(email=CLIENTS[0][0]),
+            ready=ready,
+            unfinished=unfinished,
             say=self.stdout.write,
         )
         self.stdout.write(self.style.SUCCESS("\nDemo data ready. Log in at /accounts/login/ with:"))
