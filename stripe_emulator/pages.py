@@ -12,7 +12,7 @@ Plain forms with labelled buttons, no script, so a person and a Playwright test 
 - Express dashboard (a login link's `url`): the account's balances and transfers.
 - `/_emulator/`: a small console for humans: balances ("Make pending funds available"), sessions waiting
   for a delayed payment ("Settle"), charges ("Open inquiry" / "Open chargeback"), refunds ("Make this
-  refund fail"), disputes ("Submit evidence", "Close as won" / "Close as lost" / "Close inquiry"),
+  refund fail"), transfers, disputes ("Submit evidence", "Close as won" / "Close as lost" / "Close inquiry"),
   connected accounts ("Pay out", "Approve review" / "Require more"), the latest webhook deliveries.
 """
 
@@ -214,6 +214,15 @@ def _refund_rows(snapshot: dict[str, Any]) -> str:
     )
 
 
+def _transfer_rows(snapshot: dict[str, Any]) -> str:
+    return "".join(
+        f"<tr><td>{escape(t['id'])}</td><td>{escape(t['destination'])}</td>"
+        f"<td>{money(t['amount'], t['currency'])}</td><td>{money(t['amount_reversed'], t['currency'])}</td>"
+        f"<td>{escape(t['source_transaction'] or '')}</td><td>{escape(t['transfer_group'] or '')}</td></tr>"
+        for t in reversed(list(snapshot["transfers"].values()))
+    )
+
+
 def _dispute_rows(snapshot: dict[str, Any]) -> str:
     def actions(dispute: dict[str, Any]) -> str:
         close, status = f"/_emulator/disputes/{dispute['id']}/close", dispute["status"]
@@ -278,6 +287,9 @@ def console_page(state: EmulatorState) -> str:
 {_charge_rows(snapshot)}</table>
 <h2>Refunds</h2><table><tr><th>Id</th><th>Charge</th><th>Status</th><th>Amount</th><th></th></tr>
 {_refund_rows(snapshot)}</table>
+<h2>Transfers</h2><table><tr><th>Id</th><th>Destination</th><th>Amount</th><th>Reversed</th>
+<th>Source charge</th><th>Transfer group</th></tr>
+{_transfer_rows(snapshot)}</table>
 <h2>Disputes</h2><table><tr><th>Id</th><th>Charge</th><th>Status</th><th>Amount</th><th></th></tr>
 {_dispute_rows(snapshot)}</table>
 <h2>Connected accounts</h2><table><tr><th>Id</th><th>Country</th><th>Agreement</th><th>Transfers</th>

@@ -3,7 +3,7 @@
 import requests
 
 from payments import gateway
-from tests.payments.gateway_calls import checkout_create
+from tests.payments.gateway_calls import checkout_create, transfer
 
 
 def _control(stripe_emulator, path: str, body: dict | None = None) -> requests.Response:
@@ -130,6 +130,20 @@ def test_console_page_lists_sessions_with_buttons(stripe_emulator, paid_session)
     assert ">Open chargeback</button>" in html
     assert ">Open inquiry</button>" in html
     assert ">Expire</button>" in html
+
+
+def test_console_page_lists_transfers_with_their_destination_and_source(
+    stripe_emulator, charge_id, provider_account
+):
+    made = transfer(charge_id, provider_account.id)
+
+    html = requests.get(f"{stripe_emulator.url}/_emulator/", timeout=5).text
+
+    row = html[html.index("<h2>Transfers</h2>") :].split("</tr>")[1]
+    assert made.id in row
+    assert provider_account.id in row
+    assert charge_id in row
+    assert "booking-42" in row
 
 
 def test_console_form_runs_the_action_and_returns_to_the_console(stripe_emulator, charge_id):
