@@ -22,6 +22,27 @@ def start_celery(*args: str, extra_env: dict[str, str] | None = None) -> subproc
     )
 
 
+# A worker that takes tasks from one queue and sends the tasks it enqueues itself (a release fanning out one
+# task per payout) to that same queue, not to the default one no test worker listens to.
+_WORKER_ON_ONE_QUEUE = (
+    "import sys; from marketplace.celery import app; app.conf.task_default_queue = sys.argv[1]; "
+    "app.worker_main(['worker', '--queues', sys.argv[1], *sys.argv[2:]])"
+)
+
+
+def start_worker(queue: str, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A real worker process on ``queue`` (the ``real_broker`` fixture's) for every task, including those
+    its own tasks enqueue."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _WORKER_ON_ONE_QUEUE, queue, *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def wait_for_line(process: subprocess.Popen, needle: str, timeout: float) -> list[str]:
     """Read the process's output until a line contains ``needle``; fail with everything seen otherwise."""
     seen: list[str] = []
