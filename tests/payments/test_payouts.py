@@ -367,13 +367,13 @@ class _WorkerThreads:
 
 @pytest.fixture
 def worker_threads(monkeypatch):
-    """Payout tasks enqueued on commit run on four worker threads instead of inline. The "payout sent" emails
+    """Payout tasks enqueued on commit run on eight worker threads instead of inline. The "payout sent" emails
     stay queued (their rows are written; sending them is other tests' business). Other tasks run inline."""
     import marketplace.enqueue
     from notifications.tasks import notification_send_task
     from payments.tasks import payout_execute_task
 
-    workers = _WorkerThreads(4)
+    workers = _WorkerThreads(8)
     send = marketplace.enqueue._send
 
     def route(task, kwargs):
