@@ -408,6 +408,10 @@ class Command(BaseCommand):
         for email, role in logins:
             self.stdout.write(f"  {email:<24} password: {DEMO_PASSWORD}  ({role})")
         self.stdout.write("  (staff can also use /admin/; every demo account has the same password)")
+        self.stdout.write(
+            "To watch a payout go out: log in as the provider, open Payouts, then run "
+            "`manage.py payouts_due_now` and `manage.py release_payouts` (README: Watching a payout happen)."
+        )
 
     def _user(self, *, email: str, name: str, zone: str, is_staff: bool) -> tuple[User, bool]:
         user = User.objects.filter(email=email).first()
