@@ -859,4 +859,6 @@ def payouts_make_due_now(*, provider: Provider | None = None, now: datetime | No
     rows = Payout.objects.filter(status__in=Payout.RELEASABLE_STATUSES)
     if provider is not None:
         rows = rows.filter(provider=provider)
-    return rows.update(due_at=now or timezone.now())
+    now = now or timezone.now()
+    # A retrying payout waits for its backoff too: "due now" means both.
+    return rows.update(due_at=now, next_attempt_at=None)

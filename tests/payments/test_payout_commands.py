@@ -73,11 +73,6 @@ def test_payouts_due_now_is_refused_unless_debug(held, settings):
     assert held.due_at == due_at
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="payouts_make_due_now moves due_at only: a retrying payout keeps next_attempt_at (its backoff), "
-    "and the next release still skips it, though the command says every waiting payout is due now",
-)
 def test_payouts_due_now_makes_a_retrying_payout_go_with_the_next_release(
     held, stripe_emulator, settings, django_capture_on_commit_callbacks
 ):
