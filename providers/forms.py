@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 
@@ -187,10 +188,26 @@ class TimeOffForm(forms.Form):
     )
     note = forms.CharField(label="Note (only you see it)", max_length=120, required=False)
 
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        # "Today" in the provider's own zone: time off is whole days there, whichever zone views the page.
+        self.today = today
+        super().__init__(*args, **kwargs)
+
+    def clean_start_date(self) -> date:
+        start: date = self.cleaned_data["start_date"]
+        if start < self.today:
+            # Days already gone cannot be taken off, and the list below only shows time off still to come.
+            raise forms.ValidationError(
+                f"The first day off cannot be in the past. Today is {self.today:%A %-d %B %Y} in your zone."
+            )
+        return start
+
     def clean(self) -> dict:
         cleaned = super().clean()
         start, end = cleaned.get("start_date"), cleaned.get("end_date")
-        if start and end and end < start:
+        if end and end < self.today:
+            self.add_error("end_date", "The last day off cannot be in the past.")
+        elif start and end and end < start:
             self.add_error("end_date", "The last day cannot be before the first day.")
         return cleaned
 
