@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.template.defaultfilters import filesizeformat
 
-from marketplace.timezones import timezone_choices
+from marketplace.forms import TimezoneField
 from providers.models import AvailabilityRule, Category, Provider, Service
 from providers.selectors import SORTS
 
@@ -26,9 +26,8 @@ def decimal_from_cents(amount: int) -> Decimal:
 
 
 class ProviderProfileForm(forms.ModelForm):
-    timezone = forms.ChoiceField(
+    timezone = TimezoneField(
         label="Time zone",
-        choices=timezone_choices,
         help_text="Your weekly hours are in this zone. Clients see your times converted to theirs.",
     )
     photo = forms.ImageField(
@@ -337,5 +336,5 @@ class SearchForm(forms.Form):
 
 
 class TimezoneForm(forms.Form):
-    tz = forms.ChoiceField(label="Show times in", choices=timezone_choices)
+    tz = TimezoneField(label="Show times in")
     next = forms.CharField(widget=forms.HiddenInput, required=False)
