@@ -14,6 +14,9 @@ from django.urls import reverse
 from bookings.models import Booking
 from payments.models import Payment, Refund
 from payments.namespace import stripe_key
+from payments.services import booking_cancel_with_refund
+from providers import time_off as time_off_module
+from providers.time_off import time_off_span
 from tests.factories import UserFactory
 from tests.fixtures.bookings import first_slot
 from tests.payments.payout_helpers import paid_booking
@@ -230,20 +233,17 @@ def test_a_refund_stripe_refuses_does_not_stop_the_others(
 
 
 def test_a_session_cancelled_meanwhile_is_reported_and_the_others_still_cancelled(
-    as_bookable_provider, two_sessions, django_capture_on_commit_callbacks
+    as_bookable_provider, two_sessions, django_capture_on_commit_callbacks, monkeypatch
 ):
     first, second = two_sessions
-    from payments.services import booking_cancel_with_refund
-
     data = {
         **_span(first, second),
         "covered": [first.reference, second.reference],
         "booked_sessions": "cancel",
     }
     # The page checks the list first; the client cancels in between that check and the provider's own cancel.
-    from providers import time_off as time_off_module
-
     real_find = time_off_module._find
+    assert real_find is not None
 
     def find_then_client_cancels(provider, start, end):
         found = real_find(provider, start, end)
@@ -251,12 +251,9 @@ def test_a_session_cancelled_meanwhile_is_reported_and_the_others_still_cancelle
             booking_cancel_with_refund(booking_id=first.pk, actor=first.client, by_client=True)
         return found
 
-    time_off_module._find = find_then_client_cancels
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = as_bookable_provider.post(reverse("providers:time_off"), data)
-    finally:
-        time_off_module._find = real_find
+    monkeypatch.setattr(time_off_module, "_find", find_then_client_cancels)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_bookable_provider.post(reverse("providers:time_off"), data)
 
     second.refresh_from_db()
     assert second.status == Booking.Status.CANCELLED
@@ -312,3 +309,17 @@ def test_time_off_next_to_the_sessions_does_not_ask(as_bookable_provider, bookab
 
     assert response.status_code == 302
     assert bookable_provider.time_off.get().end_date == day_before
+
+
+@pytest.mark.parametrize(
+    ("day", "start", "end"),
+    [
+        # The day clocks go forward in Berlin is 23 hours long, the day they go back 25.
+        (date(2026, 3, 29), datetime(2026, 3, 28, 23, tzinfo=UTC), datetime(2026, 3, 29, 22, tzinfo=UTC)),
+        (date(2026, 10, 25), datetime(2026, 10, 24, 22, tzinfo=UTC), datetime(2026, 10, 25, 23, tzinfo=UTC)),
+    ],
+)
+def test_a_day_off_is_the_providers_local_day_across_dst(provider, day, start, end):
+    provider.timezone = "Europe/Berlin"
+
+    assert time_off_span(provider, day, day) == (start, end)
