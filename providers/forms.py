@@ -191,6 +191,9 @@ class TimeOffForm(forms.Form):
         # "Today" in the provider's own zone: time off is whole days there, whichever zone views the page.
         self.today = today
         super().__init__(*args, **kwargs)
+        for name in ("start_date", "end_date"):
+            # The browser's date picker starts at today and greys out the past; the check below still decides.
+            self.fields[name].widget.attrs["min"] = today.isoformat()
 
     def clean_start_date(self) -> date:
         start: date = self.cleaned_data["start_date"]

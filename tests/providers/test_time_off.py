@@ -76,6 +76,7 @@ def test_a_first_day_in_the_past_is_refused_with_a_field_error(as_provider, prov
     assert 'id="id_start_date_error"' in body
     assert "The first day off cannot be in the past." in body
     assert "has been added" not in body
+    assert f'min="{yesterday + timedelta(days=1)}"' in body
     assert not provider.time_off.exists()
 
 
