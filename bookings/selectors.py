@@ -8,6 +8,7 @@ from django.utils import timezone
 from bookings.models import Booking
 from providers.models import Provider, Service
 from providers.selectors import service_slots
+from providers.time_off import CoveredSession
 
 
 def busy_intervals(
@@ -55,4 +56,34 @@ def is_slot_bookable(*, service: Service, start_at: datetime, now: datetime | No
     duration = timedelta(minutes=service.duration_minutes)
     return start_at in bookable_slots(
         service=service, start=start_at - duration, end=start_at + duration, now=now
+    )
+
+
+def covered_sessions(provider: Provider, start: datetime, end: datetime) -> list[CoveredSession]:
+    """Confirmed sessions of ``provider`` not yet started that overlap ``[start, end)``: what a time off over
+    those instants would land on (``providers.time_off``). A session already under way is left out: it
+    cannot be cancelled any more."""
+    rows = (
+        Booking.objects.filter(
+            provider=provider,
+            status=Booking.Status.CONFIRMED,
+            start_at__lt=end,
+            end_at__gt=start,
+            start_at__gt=timezone.now(),
+        )
+        .select_related("client")
+        .order_by("start_at")
+    )
+    return [covered_session_of(booking) for booking in rows]
+
+
+def covered_session_of(booking: Booking) -> CoveredSession:
+    return CoveredSession(
+        reference=booking.reference,
+        start_at=booking.start_at,
+        end_at=booking.end_at,
+        client_name=booking.client.display_name,
+        service_title=booking.service_title,
+        price_amount=booking.price_amount,
+        currency=booking.currency,
     )

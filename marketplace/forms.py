@@ -1,14 +1,24 @@
+from functools import cache
 from uuid import uuid4
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.forms.utils import flatatt
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User, UserManager
 from marketplace.ratelimit import client_ip, rate_limit_hit, rate_limit_message
-from marketplace.timezones import is_valid_timezone, timezone_choices
+from marketplace.timezones import (
+    canonical_timezone,
+    is_valid_timezone,
+    picked_timezone,
+    timezone_choices,
+    zones,
+)
 
 
 class RateLimitedFormMixin:
@@ -28,6 +38,66 @@ class RateLimitedFormMixin:
         return super().clean()  # type: ignore[misc]  # a mixin: the form class it is mixed into has clean()
 
 
+@cache
+def _zone_options_html() -> str:
+    """Every offered zone as <option>s in one <optgroup> per region, each with its old names in ``data-aka``
+    (the filter in static/js/site.js matches them: "Calcutta" finds Kolkata). Built once per process:
+    rendering ~420 options through Django's widget templates costs ~40 ms a page (docs/benchmarks.md)."""
+    groups: dict[str, list[SafeString]] = {}
+    for zone in zones():
+        aka = format_html(' data-aka="{}"', " ".join(zone.aliases)) if zone.aliases else ""
+        groups.setdefault(zone.region, []).append(
+            format_html('<option value="{}"{}>{}</option>', zone.name, aka, zone.label)
+        )
+    return "".join(
+        format_html('<optgroup label="{}">{}</optgroup>', region, mark_safe("".join(options)))
+        for region, options in groups.items()
+    )
+
+
+class TimezoneSelect(forms.Select):
+    """The zone picker: a plain <select> grouped by region, whose options start with the city ("New York,
+    United States"), so typing a city's first letters picks it even without JavaScript. static/js/site.js adds
+    a search box that filters by city, country or old name, and puts the browser's zone first."""
+
+    def __init__(self, attrs: dict | None = None, *, empty_label: str | None = None) -> None:
+        super().__init__(attrs={"data-zone-picker": "", **(attrs or {})})
+        self.empty_label = empty_label
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        selected = canonical_timezone(str(value)) if value else ""
+        options = _zone_options_html()
+        needle = format_html('<option value="{}"', selected)
+        if selected and needle in options:
+            # Safe: the options were escaped when built, and the needle is format_html-escaped too. The needle
+            # ends at the closing quote of the value, so "America/Indiana" never matches inside a longer name.
+            options = options.replace(needle, needle + " selected", 1)
+        elif selected and is_valid_timezone(selected):
+            # A zone saved before it left the list (an "Etc/GMT+5"): shown, so saving the form keeps it.
+            options = format_html('<option value="{}" selected>{}</option>', selected, selected) + options
+        empty = format_html('<option value="">{}</option>', self.empty_label) if self.empty_label else ""
+        return format_html("<select{}>{}{}</select>", flatatt(final_attrs), empty, mark_safe(options))
+
+
+class TimezoneField(forms.ChoiceField):
+    """Offers ``timezones.zones()``; accepts any zone the runtime knows and stores an old alias under its
+    current name (a browser may still report "Asia/Calcutta")."""
+
+    widget = TimezoneSelect
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("error_messages", {"invalid_choice": "Please choose a time zone from the list."})
+        super().__init__(choices=timezone_choices, **kwargs)
+
+    def to_python(self, value) -> str:
+        name = super().to_python(value)
+        return canonical_timezone(name) if name else name
+
+    def valid_value(self, value) -> bool:
+        return is_valid_timezone(value)
+
+
 class SignupForm(RateLimitedFormMixin, forms.ModelForm):
     password1 = forms.CharField(
         label="Password",
@@ -45,8 +115,14 @@ class SignupForm(RateLimitedFormMixin, forms.ModelForm):
         required=False,
         help_text="You can set up your profile, services and availability right after signing up.",
     )
-    # Filled in by the browser (static/js/site.js) so new accounts start in the person's own zone.
-    timezone = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Starts at the zone the visitor picked or their browser reported (the ``tz`` cookie); without either,
+    # static/js/site.js picks the browser's zone, and with no script at all an unchosen zone is UTC.
+    timezone = TimezoneField(
+        label="Time zone",
+        required=False,
+        widget=TimezoneSelect(empty_label="Choose your time zone"),
+        help_text="Every date and time on the site is shown to you in this zone. You can change it later.",
+    )
 
     class Meta:
         model = User
@@ -67,8 +143,7 @@ class SignupForm(RateLimitedFormMixin, forms.ModelForm):
         return email
 
     def clean_timezone(self) -> str:
-        name = self.cleaned_data.get("timezone", "")
-        return name if is_valid_timezone(name) else "UTC"
+        return self.cleaned_data.get("timezone") or "UTC"
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -104,6 +179,8 @@ def signup_form_for(
         limit = rate_limit_hit(scope="signup_ip", key=client_ip(request))
         if limit.is_limited:
             status, message = (503 if limit.is_unavailable else 429), rate_limit_message(limit)
+    # A zone the visitor picked (or their browser reported) is where their account starts.
+    initial = {"timezone": picked_timezone(request), **(initial or {})}
     form = SignupForm(
         request.POST if request.method == "POST" else None,
         prefix=prefix,
@@ -120,9 +197,8 @@ class EmailAuthenticationForm(RateLimitedFormMixin, AuthenticationForm):
 
 
 class ProfileForm(forms.ModelForm):
-    timezone = forms.ChoiceField(
+    timezone = TimezoneField(
         label="Time zone",
-        choices=timezone_choices,
         help_text="Every date and time on the site is shown to you in this zone.",
     )
 

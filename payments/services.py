@@ -14,6 +14,7 @@ network returned it) gives the money back to the payment.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.policy import CancellationTerms, cancellation_terms
+from bookings.selectors import covered_session_of
 from bookings.services import (
     BookingError,
     InvalidTransitionError,
@@ -46,6 +48,8 @@ from payments.models import Payment, Refund, WebhookEvent
 from payments.namespace import booking_transfer_group, our_metadata, stripe_key
 from payments.payouts import payout_clawback, payout_schedule
 from payments.retries import CLAIM_LEASE, IDEMPOTENCY_WINDOW, backoff
+from providers.models import Provider
+from providers.time_off import CancelOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -632,6 +636,63 @@ def booking_cancel_with_refund(
                 context=context,
             )
     return booking, refund
+
+
+def bookings_cancel_for_time_off(
+    provider: Provider, actor: User, references: Sequence[str], reason: str
+) -> list[CancelOutcome]:
+    """The provider took time off over these sessions and chose to cancel them: each goes through
+    ``booking_cancel_with_refund`` as the provider's cancel button does (full refund, both parties told).
+
+    One booking per transaction, so one that cannot be cancelled (already cancelled, started, or an error)
+    leaves the others cancelled and refunded. Each refund is its own row and task: a refund Stripe refuses
+    takes the normal failed-refund path without touching the others. Idempotent: a booking already cancelled
+    is reported, not refunded twice. Only the provider's own confirmed bookings are looked at.
+    """
+    bookings = (
+        Booking.objects.filter(provider=provider, reference__in=list(references))
+        .select_related("client")
+        .order_by("start_at")
+    )
+    outcomes: list[CancelOutcome] = []
+    for booking in bookings:
+        session = covered_session_of(booking)
+        if booking.status == Booking.Status.CANCELLED:
+            outcomes.append(
+                CancelOutcome(session, is_cancelled=False, problem="it had already been cancelled.")
+            )
+            continue
+        if booking.status != Booking.Status.CONFIRMED or booking.start_at <= timezone.now():
+            outcomes.append(
+                CancelOutcome(
+                    session, is_cancelled=False, problem="it has started or ended, so it stays as it is."
+                )
+            )
+            continue
+        try:
+            booking, refund = booking_cancel_with_refund(
+                booking_id=booking.pk, actor=actor, by_client=False, reason=reason
+            )
+        except BookingError as error:
+            outcomes.append(
+                CancelOutcome(session, is_cancelled=False, problem=f"{error} It is still booked.")
+            )
+        except Exception:
+            # Anything else (a database error on this row): its transaction rolled back, so the booking is
+            # untouched; log it and go on with the next booking.
+            logger.exception("Cancelling booking %s for time off failed", booking.reference)
+            outcomes.append(
+                CancelOutcome(
+                    session,
+                    is_cancelled=False,
+                    problem="something went wrong. It is still booked; please cancel it from its own page.",
+                )
+            )
+        else:
+            outcomes.append(
+                CancelOutcome(session, is_cancelled=True, refund_amount=refund.amount if refund else 0)
+            )
+    return outcomes
 
 
 # --- Refunds ---------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.template.defaultfilters import filesizeformat
 
-from marketplace.timezones import timezone_choices
+from marketplace.forms import TimezoneField
 from providers.models import AvailabilityRule, Category, Provider, Service
 from providers.selectors import SORTS
 
@@ -25,9 +26,8 @@ def decimal_from_cents(amount: int) -> Decimal:
 
 
 class ProviderProfileForm(forms.ModelForm):
-    timezone = forms.ChoiceField(
+    timezone = TimezoneField(
         label="Time zone",
-        choices=timezone_choices,
         help_text="Your weekly hours are in this zone. Clients see your times converted to theirs.",
     )
     photo = forms.ImageField(
@@ -187,10 +187,29 @@ class TimeOffForm(forms.Form):
     )
     note = forms.CharField(label="Note (only you see it)", max_length=120, required=False)
 
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        # "Today" in the provider's own zone: time off is whole days there, whichever zone views the page.
+        self.today = today
+        super().__init__(*args, **kwargs)
+        for name in ("start_date", "end_date"):
+            # The browser's date picker starts at today and greys out the past; the check below still decides.
+            self.fields[name].widget.attrs["min"] = today.isoformat()
+
+    def clean_start_date(self) -> date:
+        start: date = self.cleaned_data["start_date"]
+        if start < self.today:
+            # Days already gone cannot be taken off, and the list below only shows time off still to come.
+            raise forms.ValidationError(
+                f"The first day off cannot be in the past. Today is {self.today:%A %-d %B %Y} in your zone."
+            )
+        return start
+
     def clean(self) -> dict:
         cleaned = super().clean()
         start, end = cleaned.get("start_date"), cleaned.get("end_date")
-        if start and end and end < start:
+        if end and end < self.today:
+            self.add_error("end_date", "The last day off cannot be in the past.")
+        elif start and end and end < start:
             self.add_error("end_date", "The last day cannot be before the first day.")
         return cleaned
 
@@ -320,5 +339,5 @@ class SearchForm(forms.Form):
 
 
 class TimezoneForm(forms.Form):
-    tz = forms.ChoiceField(label="Show times in", choices=timezone_choices)
+    tz = TimezoneField(label="Show times in")
     next = forms.CharField(widget=forms.HiddenInput, required=False)

@@ -1,4 +1,6 @@
 from datetime import date, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -6,12 +8,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from marketplace.models import User
+from marketplace.money import format_money
+from marketplace.templatetags.local_time import local_datetime
 from marketplace.timezones import TIMEZONE_COOKIE
 from providers.forms import (
     AvailabilityFormSet,
@@ -40,6 +46,13 @@ from providers.services import (
     service_update,
     time_off_create,
     time_off_delete,
+)
+from providers.time_off import (
+    CancelOutcome,
+    CoveredSession,
+    provider_today,
+    time_off_cancel_sessions,
+    time_off_covered_sessions,
 )
 
 RESULTS_PER_PAGE = 20
@@ -165,15 +178,84 @@ def availability(request: HttpRequest) -> HttpResponse:
 @login_required
 def time_off(request: HttpRequest) -> HttpResponse:
     provider = _own_provider(request)
-    form = TimeOffForm(request.POST or None)
+    today = provider_today(provider)
+    form = TimeOffForm(request.POST or None, today=today)
     if request.method == "POST" and form.is_valid():
-        time_off_create(provider=provider, **form.cleaned_data)
-        messages.success(request, "Your time off has been added.")
+        data = form.cleaned_data
+        covered = time_off_covered_sessions(
+            provider=provider, start_date=data["start_date"], end_date=data["end_date"]
+        )
+        decision = request.POST.get("booked_sessions")
+        shown = sorted(request.POST.getlist("covered"))
+        if covered and (decision not in {"keep", "cancel"} or shown != sorted(s.reference for s in covered)):
+            # Booked sessions in those days: the provider chooses before anything is saved. Asked again when
+            # the sessions changed since the question was shown, so nobody is cancelled unseen.
+            if decision:
+                messages.warning(
+                    request, "The booked sessions in those days have changed. Please choose again."
+                )
+            return _render_time_off(request, provider, form, today=today, covered=covered)
+        time_off_create(provider=provider, **data)
+        if covered and decision == "cancel":
+            # After the time off exists, so no new booking lands in those days while these are cancelled.
+            outcomes = time_off_cancel_sessions(
+                provider=provider,
+                actor=cast(User, request.user),  # signed in: login_required
+                references=[session.reference for session in covered],
+                reason="cancelled by the provider: time off",
+            )
+            _tell_cancel_outcomes(request, provider, outcomes)
+        elif covered:
+            messages.success(
+                request,
+                f"Your time off has been added. The {len(covered)} booked "
+                f"session{pluralize(len(covered))} in it stay booked: you will still give them.",
+            )
+        else:
+            messages.success(request, "Your time off has been added.")
         return redirect("providers:time_off")
-    upcoming = provider.time_off.filter(end_date__gte=timezone.localdate() - timedelta(days=1))
+    return _render_time_off(request, provider, form, today=today, covered=[])
+
+
+def _render_time_off(
+    request: HttpRequest, provider: Provider, form: TimeOffForm, *, today: date, covered: list[CoveredSession]
+) -> HttpResponse:
     return render(
-        request, "providers/time_off.html", {"form": form, "provider": provider, "time_off_list": upcoming}
+        request,
+        "providers/time_off.html",
+        {
+            "form": form,
+            "provider": provider,
+            "time_off_list": provider.time_off.filter(end_date__gte=today),
+            "covered": covered,
+        },
     )
+
+
+def _tell_cancel_outcomes(request: HttpRequest, provider: Provider, outcomes: list[CancelOutcome]) -> None:
+    cancelled = [outcome for outcome in outcomes if outcome.is_cancelled]
+    if cancelled:
+        names = ", ".join(
+            f"{o.session.client_name} ({format_money(o.refund_amount, o.session.currency)})"
+            for o in cancelled
+        )
+        messages.success(
+            request,
+            f"Your time off has been added and {len(cancelled)} "
+            f"session{pluralize(len(cancelled))} cancelled. "
+            f"Each client gets a full refund and an email: {names}.",
+        )
+    else:
+        messages.success(request, "Your time off has been added.")
+    for outcome in outcomes:
+        if not outcome.is_cancelled:
+            with timezone.override(ZoneInfo(provider.timezone)):
+                when = local_datetime(outcome.session.start_at)
+            messages.error(
+                request,
+                f"The session with {outcome.session.client_name} on {when} was not cancelled by you: "
+                f"{outcome.problem}",
+            )
 
 
 @login_required

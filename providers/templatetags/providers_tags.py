@@ -1,12 +1,9 @@
-"""Template helpers for provider pages: durations and the search form on the home page."""
-
-from functools import cache
+"""Template helpers for provider pages: durations, the search form on the home page, the zone picker."""
 
 from django import template
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
-from marketplace.timezones import timezone_choices
+from marketplace.forms import TimezoneSelect
 from providers.forms import SearchForm
 
 register = template.Library()
@@ -25,17 +22,7 @@ def provider_search_form(compact: bool = True) -> dict:
     return {"form": SearchForm(), "compact": compact}
 
 
-@cache
-def _timezone_options_html() -> str:
-    return "".join(
-        format_html('<option value="{}">{}</option>', value, label) for value, label in timezone_choices()
-    )
-
-
 @register.simple_tag
-def timezone_options(selected: str) -> SafeString:
-    """The <option>s of every zone with ``selected`` marked. Built once per process: rendering ~430 options
-    through Django's widget templates cost ~40 ms per profile page (see docs/benchmarks.md)."""
-    needle = format_html('<option value="{}">', selected)
-    # Safe: the options were escaped when built, and the needle is format_html-escaped too.
-    return mark_safe(_timezone_options_html().replace(needle, needle[:-1] + " selected>", 1))
+def timezone_select(name: str, selected: str, element_id: str) -> SafeString:
+    """The zone picker (``marketplace.forms.TimezoneSelect``) outside a form object, for the profile page."""
+    return TimezoneSelect().render(name, selected, {"id": element_id})

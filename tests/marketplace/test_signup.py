@@ -31,10 +31,36 @@ def test_signup_creates_account_logs_in_and_keeps_browser_zone(anonymous):
 
 
 @pytest.mark.django_db
-def test_signup_with_an_unknown_browser_zone_falls_back_to_utc(anonymous):
-    anonymous.post(URL, _form(timezone="Not/AZone"))
+def test_signup_with_no_zone_chosen_starts_in_utc(anonymous):
+    # No script and no cookie: the zone picker was left at "Choose your time zone".
+    anonymous.post(URL, _form(timezone=""))
 
     assert User.objects.get(email="nora@example.com").timezone == "UTC"
+
+
+@pytest.mark.django_db
+def test_signup_with_a_zone_not_in_the_list_is_refused_with_a_field_error(anonymous):
+    response = anonymous.post(URL, _form(timezone="Not/AZone"))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["timezone"] == ["Please choose a time zone from the list."]
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_signup_stores_an_old_zone_name_under_its_current_one(anonymous):
+    anonymous.post(URL, _form(timezone="Asia/Calcutta"))
+
+    assert User.objects.get(email="nora@example.com").timezone == "Asia/Kolkata"
+
+
+@pytest.mark.django_db
+def test_signup_starts_at_the_zone_in_the_visitors_cookie(anonymous):
+    anonymous.cookies["tz"] = "Asia/Tokyo"
+
+    field = str(anonymous.get(URL).context["form"]["timezone"])
+
+    assert '<option value="Asia/Tokyo" selected' in field
 
 
 @pytest.mark.django_db
