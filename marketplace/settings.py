@@ -73,6 +73,8 @@ if IS_PRODUCTION:
     if unsafe:
         raise ImproperlyConfigured("Production settings are unsafe: " + "; ".join(unsafe) + ".")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# What people see in page titles, the header, email subjects and the admin: never the host name.
+SITE_NAME = env.str("SITE_NAME", default="Sessions Marketplace")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -222,7 +224,7 @@ STORAGES = {
 
 # --- Email --------------------------------------------------------------------------------------------
 
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sessions Marketplace <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 RESEND_API_KEY = env.str("RESEND_API_KEY", default="")
 RESEND_API_URL = env.str("RESEND_API_URL", default="https://api.resend.com")
