@@ -3,12 +3,14 @@
 from datetime import time
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from bookings.demo import seed_demo_bookings
 from marketplace.models import User
 from payments.demo import seed_demo_payout_accounts, seed_demo_payouts
+from providers.demo import demo_portrait
 from providers.models import Category, Provider
 from providers.services import (
     availability_rules_set,
@@ -447,7 +449,22 @@ class Command(BaseCommand):
                 else:
                     self._set_up(provider, zone, city, categories[category], headline, hours, services)
                     state = "created"
+                if not provider.photo:  # also for providers seeded before demo portraits existed
+                    self._give_portrait(provider)
             self.stdout.write(f"[{done}/{total}] provider profile: {name} in {city} ({state})")
+
+    def _give_portrait(self, provider: Provider) -> None:
+        provider.refresh_from_db()
+        provider_update_profile(
+            provider=provider,
+            display_name=provider.display_name,
+            headline=provider.headline,
+            bio=provider.bio,
+            category=provider.category,
+            city=provider.city,
+            timezone=provider.timezone,
+            photo=ContentFile(demo_portrait(provider.display_name), name="portrait.jpg"),
+        )
 
     def _set_up(self, provider, zone, city, category, headline, hours, services) -> None:
         first_name = provider.display_name.split()[0]
