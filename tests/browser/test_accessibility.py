@@ -12,8 +12,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +20,7 @@ from providers.models import Provider
 from providers.services import time_off_create
 from tests.factories import StaffFactory
 from tests.fixtures.bookings import first_slot
+from tests.fixtures.browser import sign_in_by_cookie
 from tests.payments.payout_helpers import paid_booking
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -126,23 +125,6 @@ def pages_for(persona: str, site: dict) -> list[str]:
     ]
 
 
-def _signed_in(context, user, base_url: str) -> None:
-    """Sign in by session cookie: the login form has its own journey tests, here only the pages matter."""
-    django_client = Client()
-    django_client.force_login(user)
-    cookie = django_client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
-
-
-def test_the_check_finds_a_violation_when_there_is_one(page):
-    page.set_content('<html lang="en"><body><main><img src="data:,"><a href="/"></a></main></body></html>')
-
-    violations = axe_violations(page)
-
-    assert any("image-alt" in line for line in violations)
-    assert any("link-name" in line for line in violations)
-
-
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 @pytest.mark.parametrize("persona", ["visitor", "client", "provider", "staff"])
 def test_no_accessibility_violations(browser, live_server, site, persona, viewport):
@@ -152,7 +134,7 @@ def test_no_accessibility_violations(browser, live_server, site, persona, viewpo
     context.set_default_timeout(10_000)
     if persona != "visitor":
         user = {"client": site["client"], "provider": site["provider"].user, "staff": site["staff"]}[persona]
-        _signed_in(context, user, live_server.url)
+        sign_in_by_cookie(context, user, live_server.url)
     page = context.new_page()
     violations = []
     try:
