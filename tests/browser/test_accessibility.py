@@ -4,7 +4,8 @@ staff, at desktop and phone widths, in a real Chromium.
 axe-core is shipped in the repository (tests/browser/vendor/axe-core/, MPL-2.0; its README gives the version
 and where it came from) and injected into each page by Playwright: nothing is fetched from a CDN. Every rule
 axe runs by default (WCAG 2.0-2.2 A and AA, and its best practices) must pass; a page's violations are
-listed with the elements concerned, so a failure says what to fix.
+listed with the elements concerned, so a failure says what to fix. On the way, every page's title is checked
+to end with the marketplace's name.
 """
 
 from datetime import timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -125,6 +127,15 @@ def pages_for(persona: str, site: dict) -> list[str]:
     ]
 
 
+def test_the_check_finds_a_violation_when_there_is_one(page):
+    page.set_content('<html lang="en"><body><main><img src="data:,"><a href="/"></a></main></body></html>')
+
+    violations = axe_violations(page)
+
+    assert any("image-alt" in line for line in violations)
+    assert any("link-name" in line for line in violations)
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 @pytest.mark.parametrize("persona", ["visitor", "client", "provider", "staff"])
 def test_no_accessibility_violations(browser, live_server, site, persona, viewport):
@@ -143,6 +154,10 @@ def test_no_accessibility_violations(browser, live_server, site, persona, viewpo
             assert response is not None
             assert response.status < 500, f"{url}: {response.status}"
             assert page.url.startswith(live_server.url + url.split("?")[0]), f"{url} went to {page.url}"
+            # Every page is titled with the marketplace's name (item 8: never the host name).
+            assert page.title().endswith(settings.SITE_NAME) or page.title().endswith(
+                f"{settings.SITE_NAME} admin"
+            ), f"{url}: {page.title()!r}"
             violations += axe_violations(page)
     finally:
         context.close()
