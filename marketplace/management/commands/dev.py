@@ -75,11 +75,16 @@ class Command(BaseCommand):
             help="host:port for the web server (default: the port of SITE_URL, or DEV_ADDR)",
         )
         parser.add_argument("--no-seed", action="store_true", help="Do not run seed_demo before starting.")
+        parser.add_argument(
+            "--var-dir",
+            default=str(Path(settings.BASE_DIR) / "var"),
+            help="where the emulator's state, beat's schedule and demo-logins.txt are kept (default: var/)",
+        )
 
-    def handle(self, *args, addr: str, no_seed: bool = False, **options) -> None:
+    def handle(self, *args, addr: str, var_dir: str, no_seed: bool = False, **options) -> None:
         python = sys.executable
-        var_dir = Path(settings.BASE_DIR) / "var"
-        var_dir.mkdir(exist_ok=True)
+        state_dir = Path(var_dir)
+        state_dir.mkdir(exist_ok=True)
         celery = [python, "-m", "celery", "-A", "marketplace"]
         processes: dict[str, list[str]] = {}
         if settings.USES_STRIPE_EMULATOR and "stripe_emulator" in get_commands():
@@ -91,7 +96,7 @@ class Command(BaseCommand):
                 "--port",
                 str(settings.STRIPE_EMULATOR_PORT),
                 "--state-file",
-                str(var_dir / "stripe-emulator.json"),
+                str(state_dir / "stripe-emulator.json"),
             ]
         processes["web"] = [python, "manage.py", "runserver", addr]
         processes["worker"] = [*celery, "worker", "--loglevel", "info", "--concurrency", "2"]
@@ -101,7 +106,7 @@ class Command(BaseCommand):
             "--loglevel",
             "info",
             "--schedule",
-            str(var_dir / "celerybeat-schedule"),
+            str(state_dir / "celerybeat-schedule"),
         ]
 
         colour = sys.stdout.isatty()
@@ -165,7 +170,7 @@ class Command(BaseCommand):
                 "lock": lock,
                 "problem": problem,
                 "with_logins": not no_seed,
-                "path": var_dir / "demo-logins.txt",
+                "path": state_dir / "demo-logins.txt",
             },
             daemon=True,
         ).start()
