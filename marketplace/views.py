@@ -39,8 +39,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def favicon(request: HttpRequest) -> HttpResponse:
-    """Browsers and bookmark tools ask for /favicon.ico whatever the page links: send them to the SVG."""
-    return redirect(static("favicon.svg"), permanent=True)
+    """Browsers and bookmark tools ask for /favicon.ico whatever the page links: send them to the SVG. Not a
+    permanent redirect: in production the SVG's address carries a hash that changes with the file."""
+    return redirect(static("favicon.svg"))
 
 
 @never_cache

@@ -58,7 +58,7 @@ def test_pages_link_the_favicon(anonymous, url):
 def test_favicon_ico_leads_to_the_svg_which_exists(anonymous):
     response = anonymous.get("/favicon.ico")
 
-    assert response.status_code == 301
+    assert response.status_code == 302
     assert response.url == "/static/favicon.svg"
     assert "<svg" in Path(finders.find("favicon.svg")).read_text()
 
