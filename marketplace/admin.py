@@ -1,8 +1,13 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from marketplace.models import AuditEntry, User
+
+# Staff see the marketplace's name, not "Django administration", in the admin's header and page titles.
+admin.site.site_header = f"{settings.SITE_NAME} admin"
+admin.site.site_title = f"{settings.SITE_NAME} admin"
 
 
 class UserChangeAdminForm(UserChangeForm):

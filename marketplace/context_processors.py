@@ -1,12 +1,10 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-SITE_NAME = "Sessions Marketplace"
-
 
 def site(request: HttpRequest) -> dict[str, object]:
     return {
-        "site_name": SITE_NAME,
+        "site_name": settings.SITE_NAME,
         "viewer_timezone": getattr(request, "viewer_timezone", "UTC"),
         # Only a GET can be asked for again; a page answering a POST keeps what it has.
         "viewer_timezone_pending": request.method == "GET"

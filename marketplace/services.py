@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from marketplace.context_processors import SITE_NAME
 from marketplace.models import User, UserManager
 from marketplace.ratelimit import rate_limit_first_passed, rate_limit_hit
 from notifications.services import notification_queue
@@ -60,7 +59,7 @@ def password_reset_send(*, email: str, request_id: str) -> int:
                 key=f"password-reset-{request_id}-{user.pk}",
                 recipient=user,
                 template="notifications/password_reset.txt",
-                context={"reset_url": settings.SITE_URL + path, "site_name": SITE_NAME},
+                context={"reset_url": settings.SITE_URL + path, "site_name": settings.SITE_NAME},
             )
         queued += 1
     return queued

@@ -73,6 +73,8 @@ if IS_PRODUCTION:
     if unsafe:
         raise ImproperlyConfigured("Production settings are unsafe: " + "; ".join(unsafe) + ".")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# What people see in page titles, the header, email subjects and the admin: never the host name.
+SITE_NAME = env.str("SITE_NAME", default="Sessions Marketplace")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -222,7 +224,7 @@ STORAGES = {
 
 # --- Email --------------------------------------------------------------------------------------------
 
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sessions Marketplace <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 RESEND_API_KEY = env.str("RESEND_API_KEY", default="")
 RESEND_API_URL = env.str("RESEND_API_URL", default="https://api.resend.com")
@@ -295,6 +297,9 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again, not
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late, don't let one worker sit on a queue of others' work
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True  # tasks report through database rows, never through results
+# What a task prints (the development console email backend prints every email) is logged at INFO, not as a
+# WARNING: an email sent is no warning.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message a worker has taken but not acknowledged (the worker was killed) goes back to the queue this long
 # after it was taken. Redis's default is an hour of nothing happening; five minutes is still longer than any

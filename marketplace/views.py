@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
@@ -34,6 +35,13 @@ logger = logging.getLogger(__name__)
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and bookmark tools ask for /favicon.ico whatever the page links: send them to the SVG. Not a
+    permanent redirect: in production the SVG's address carries a hash that changes with the file."""
+    return redirect(static("favicon.svg"))
 
 
 @never_cache
@@ -123,6 +131,11 @@ class LoginView(auth_views.LoginView):
 
     def get_form_kwargs(self) -> dict:
         return {**super().get_form_kwargs(), "rate_limit_message": self.rate_limit_message}
+
+    def get_context_data(self, **kwargs) -> dict:
+        # Django's login view sets ``site_name`` to the request's host name ("Log in · localhost"), over the
+        # context processor's: put the marketplace's name back.
+        return {**super().get_context_data(**kwargs), "site_name": settings.SITE_NAME}
 
     def form_valid(self, form: EmailAuthenticationForm) -> HttpResponse:
         rate_limit_reset(scope="login_account_ip", key=self._account_and_address)

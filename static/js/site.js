@@ -168,3 +168,14 @@
     fillZoneRegions();
   });
 })();
+
+// Phones show the provider dashboard's menu as one sideways-scrolling row: start it at the current page.
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var current = document.querySelector('.subnav [aria-current="page"]');
+  if (!current) return;
+  var row = current.closest("ul");
+  if (row.scrollWidth <= row.clientWidth) return;
+  var offset = current.getBoundingClientRect().left - row.getBoundingClientRect().left;
+  row.scrollLeft += offset - 48; // the end of the item before shows: there is more that way too
+});

@@ -3,12 +3,14 @@
 from datetime import time
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from bookings.demo import seed_demo_bookings
 from marketplace.models import User
 from payments.demo import seed_demo_payout_accounts, seed_demo_payouts
+from providers.demo import demo_portrait
 from providers.models import Category, Provider
 from providers.services import (
     availability_rules_set,
@@ -355,6 +357,25 @@ DEMO_PROVIDERS = [
 ]
 
 
+def demo_logins_text() -> str:
+    """Who to log in as, and how to see a payout go out. ``seed_demo`` prints it when done; ``manage.py dev``
+    prints it again once every process is up and keeps it in var/demo-logins.txt."""
+    logins = [
+        (STAFF[0], "staff"),
+        (CLIENTS[0][0], "client"),
+        (PROVIDER_USERS[0][0], "provider, payouts set up"),
+        (PROVIDER_USERS[2][0], "provider, payout setup unfinished"),
+    ]
+    lines = ["Log in at /accounts/login/ with:"]
+    lines += [f"  {email:<24} password: {DEMO_PASSWORD}  ({role})" for email, role in logins]
+    lines += [
+        "  (staff can also use /admin/; every demo account has the same password)",
+        "To watch a payout go out: log in as the provider, open Payouts, then run "
+        "`manage.py payouts_due_now` and `manage.py release_payouts` (README: Watching a payout happen).",
+    ]
+    return "\n".join(lines)
+
+
 class Command(BaseCommand):
     help = (
         "Create demo users, 30 providers with services and hours, bookings in every state, and completed "
@@ -398,20 +419,9 @@ class Command(BaseCommand):
             unfinished=unfinished,
             say=self.stdout.write,
         )
-        self.stdout.write(self.style.SUCCESS("\nDemo data ready. Log in at /accounts/login/ with:"))
-        logins = [
-            (STAFF[0], "staff"),
-            (CLIENTS[0][0], "client"),
-            (PROVIDER_USERS[0][0], "provider, payouts set up"),
-            (PROVIDER_USERS[2][0], "provider, payout setup unfinished"),
-        ]
-        for email, role in logins:
-            self.stdout.write(f"  {email:<24} password: {DEMO_PASSWORD}  ({role})")
-        self.stdout.write("  (staff can also use /admin/; every demo account has the same password)")
-        self.stdout.write(
-            "To watch a payout go out: log in as the provider, open Payouts, then run "
-            "`manage.py payouts_due_now` and `manage.py release_payouts` (README: Watching a payout happen)."
-        )
+        self.stdout.write(self.style.SUCCESS("\nDemo data ready."))
+        for line in demo_logins_text().splitlines():
+            self.stdout.write(line)
 
     def _user(self, *, email: str, name: str, zone: str, is_staff: bool) -> tuple[User, bool]:
         user = User.objects.filter(email=email).first()
@@ -439,7 +449,22 @@ class Command(BaseCommand):
                 else:
                     self._set_up(provider, zone, city, categories[category], headline, hours, services)
                     state = "created"
+                if not provider.photo:  # also for providers seeded before demo portraits existed
+                    self._give_portrait(provider)
             self.stdout.write(f"[{done}/{total}] provider profile: {name} in {city} ({state})")
+
+    def _give_portrait(self, provider: Provider) -> None:
+        provider.refresh_from_db()
+        provider_update_profile(
+            provider=provider,
+            display_name=provider.display_name,
+            headline=provider.headline,
+            bio=provider.bio,
+            category=provider.category,
+            city=provider.city,
+            timezone=provider.timezone,
+            photo=ContentFile(demo_portrait(provider.display_name), name="portrait.jpg"),
+        )
 
     def _set_up(self, provider, zone, city, category, headline, hours, services) -> None:
         first_name = provider.display_name.split()[0]
