@@ -24,3 +24,14 @@
     }
   });
 })();
+
+// A "Print" button where a page is meant for paper (the receipt); without JS the browser's own print works.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target && target.closest && target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+})();
