@@ -242,21 +242,30 @@ def providers_to_refresh(*, now: datetime | None = None, everyone: bool = False)
     return list(providers.order_by("pk").values_list("pk", flat=True))
 
 
+@dataclass(frozen=True)
+class ProfileReviews:
+    """What the profile shows of a provider's visible reviews: one page of them, newest first, and how many
+    gave each number of stars (``(stars, count)`` from 5 down to 1)."""
+
+    page: Page
+    breakdown: list[tuple[int, int]]
+
+
 # Reviews are the bookings app's (a review is of a booking), and providers never imports bookings: bookings
-# registers the page of reviews the profile shows, as it registers busy time with ``providers.slots``.
-ReviewsSource = Callable[[Provider, "str | int | None"], Page]
+# registers what the profile shows of them, as it registers busy time with ``providers.slots``.
+ReviewsSource = Callable[[Provider, "str | int | None"], ProfileReviews]
 _reviews_sources: list[ReviewsSource] = []
 
 
 def register_reviews_source(source: ReviewsSource) -> None:
-    """``source(provider, page_number)`` returns one page of the provider's visible reviews. Registered once
-    at start-up (an ``AppConfig.ready``); registering the same function twice is a no-op."""
+    """``source(provider, page_number)`` returns the profile's reviews. Registered once at start-up (an
+    ``AppConfig.ready``); registering the same function twice is a no-op."""
     if source not in _reviews_sources:
         _reviews_sources.append(source)
 
 
-def provider_reviews(*, provider: Provider, page_number: str | int | None) -> Page | None:
-    """The page of reviews the profile shows, or None when no app provides reviews."""
+def provider_reviews(*, provider: Provider, page_number: str | int | None) -> ProfileReviews | None:
+    """The reviews the profile shows, or None when no app provides reviews."""
     return _reviews_sources[0](provider, page_number) if _reviews_sources else None
 
 

@@ -31,3 +31,32 @@ def stars(rating: Decimal | int | float | None, size: int = 18) -> SafeString:
         fw=filled_width,
         key=str(filled_width).replace(".", "-"),
     )
+
+
+@register.simple_tag
+def rating_breakdown(breakdown: list[tuple[int, int]]) -> SafeString:
+    """How many reviews gave each number of stars, as a bar per row (5 down to 1). Each row says its figure
+    in words for screen readers and anyone who prefers reading; the bars are drawn beside it."""
+    total = sum(count for _, count in breakdown)
+    rows = []
+    for stars_given, count in breakdown:
+        width = round(100 * count / total, 1) if total else 0
+        rows.append(
+            format_html(
+                '<li><span class="breakdown-label">{stars} star{s}</span>'
+                '<svg class="breakdown-bar" viewBox="0 0 100 10" preserveAspectRatio="none" '
+                'aria-hidden="true" focusable="false"><rect width="100" height="10" rx="2" fill="#e3e7ed"/>'
+                '<rect width="{width}" height="10" rx="2" fill="#a86400"/></svg>'
+                '<span class="breakdown-count">{count}'
+                '<span class="visually-hidden"> review{plural}</span></span>'
+                "</li>",
+                stars=stars_given,
+                s="" if stars_given == 1 else "s",
+                width=width,
+                count=count,
+                plural="" if count == 1 else "s",
+            )
+        )
+    return format_html(
+        '<ul class="rating-breakdown" data-testid="rating-breakdown">{}</ul>', SafeString("".join(rows))
+    )

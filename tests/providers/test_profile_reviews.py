@@ -1,6 +1,7 @@
 """Reviews on the public profile: newest first, ten a page, each with its reply; hidden ones left out; the
 same number of queries however many reviews, bookings or favourites there are."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -136,3 +137,22 @@ def test_the_favourites_list_costs_the_same_queries_with_1_or_20_providers(clien
 
     assert _queries(browser, url) == few
     assert browser.get(url).content.decode().count('data-testid="favourite"') == 20
+
+
+def test_the_profile_draws_how_many_reviews_gave_each_star_count(anonymous, bookable_service, staff_user):
+    for rating in (5, 5, 5, 4, 1):
+        _review(bookable_service, rating=rating, body=f"{rating}")
+    hidden = _review(bookable_service, rating=2, body="hidden")
+    review_set_hidden(review_id=hidden.pk, is_hidden=True, actor=staff_user)
+
+    body = _profile(anonymous, bookable_service.provider)
+
+    chart = body[body.index('data-testid="rating-breakdown"') :]
+    chart = chart[: chart.index("</ul>")]
+    labels = re.findall(r'breakdown-label">([^<]+)<', chart)
+    counts = re.findall(r'breakdown-count">(\d+)<', chart)
+    bars = re.findall(r'<rect width="([\d.]+)" height="10" rx="2" fill="#a86400"', chart)
+    assert labels == ["5 stars", "4 stars", "3 stars", "2 stars", "1 star"]
+    # Each bar is its row's share of the 5 visible reviews; the hidden 2-star one is not counted.
+    assert counts == ["3", "1", "0", "0", "1"]
+    assert [float(width) for width in bars] == [60.0, 20.0, 0.0, 0.0, 20.0]
