@@ -93,12 +93,13 @@ def review_create(*, booking_id: int, user: User, rating: int, body: str) -> Rev
         raise ReviewError("Please write a few words about the session.")
     if len(body) > BODY_MAX_LENGTH:
         raise ReviewError(f"Please keep the review under {BODY_MAX_LENGTH} characters.")
-    booking = Booking.objects.select_related("provider").get(pk=booking_id)
+    provider_id = Booking.objects.values_list("provider_id", flat=True).get(pk=booking_id)
     try:
         with transaction.atomic():
-            _lock_provider(booking.provider_id)
-            # Checked under the lock: the booking's state and an earlier review are read after any
+            _lock_provider(provider_id)
+            # Read and checked under the lock: the booking's state and an earlier review are read after any
             # concurrent review of this provider committed.
+            booking = Booking.objects.get(pk=booking_id)
             refusal = review_refusal(booking, user=user)
             if refusal:
                 raise ReviewError(refusal)

@@ -192,7 +192,7 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     bookings = (
         Booking.objects.filter(provider=provider)
-        .select_related("client")
+        .select_related("client", "review")
         .prefetch_related(
             Prefetch("payouts", queryset=Payout.objects.order_by("-sequence"), to_attr="latest_payouts"),
             "refunds",

@@ -156,3 +156,24 @@ def test_the_profile_draws_how_many_reviews_gave_each_star_count(anonymous, book
     # Each bar is its row's share of the 5 visible reviews; the hidden 2-star one is not counted.
     assert counts == ["3", "1", "0", "0", "1"]
     assert [float(width) for width in bars] == [60.0, 20.0, 0.0, 0.0, 20.0]
+
+
+def test_the_providers_sessions_list_shows_ratings_and_a_reply_link_at_no_extra_query(bookable_service):
+    """The same sessions listed before and after they are reviewed cost the same queries. (The list has a
+    query per session without a payout, from ``provider_money``, before this; these bulk sessions have none,
+    so the sessions are the same on both sides and only the reviews differ.)"""
+    browser = Client()
+    browser.force_login(bookable_service.provider.user)
+    url = reverse("bookings:provider_bookings")
+    clients = [UserFactory() for _ in range(16)]
+    bookings = completed_bookings_in_bulk(service=bookable_service, clients=clients)
+    unreviewed = _queries(browser, url)
+
+    for booking, client in zip(bookings, clients, strict=True):
+        review_create(booking_id=booking.pk, user=client, rating=3, body="ok")
+    review_reply(review_id=bookings[0].review.pk, user=bookable_service.provider.user, reply="Thanks")
+
+    assert _queries(browser, url) == unreviewed
+    body = browser.get(url).content.decode()
+    assert body.count('data-testid="row-review"') == 16
+    assert body.count(">Reply<") == 15  # the answered one offers no second reply
