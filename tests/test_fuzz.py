@@ -175,8 +175,12 @@ PAGES = [
         "get",
         "providers:profile",
         args=lambda s: [s.service.provider.slug],
-        fields=("service", "week", "slot"),
-        plausible={"service": st.just("SERVICE"), "slot": st.just("SLOT")},
+        fields=("service", "week", "slot", "reviews"),
+        plausible={
+            "service": st.just("SERVICE"),
+            "slot": st.just("SLOT"),
+            "reviews": st.sampled_from(["1", "2", "0", "-1", "last"]),
+        },
     ),
     Page(
         "set timezone",
