@@ -177,3 +177,14 @@ def test_the_providers_sessions_list_shows_ratings_and_a_reply_link_at_no_extra_
     body = browser.get(url).content.decode()
     assert body.count('data-testid="row-review"') == 16
     assert body.count(">Reply<") == 15  # the answered one offers no second reply
+
+
+def test_review_and_reply_text_is_escaped_on_the_profile(anonymous, bookable_service):
+    review = _review(bookable_service, rating=5, body="<script>alert('x')</script> & more")
+    review_reply(review_id=review.pk, user=bookable_service.provider.user, reply="<b>bold</b>")
+
+    body = _profile(anonymous, bookable_service.provider)
+
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in body
+    assert "&lt;b&gt;bold&lt;/b&gt;" in body
