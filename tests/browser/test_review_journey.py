@@ -65,3 +65,19 @@ def test_the_client_reviews_the_provider_replies_and_the_profile_shows_both(
     expect(review.get_by_test_id("review-reply")).to_contain_text("Keep practising the F chord.")
     expect(page.get_by_test_id("rating-summary")).to_have_text("4.00 / 5 from 1 review")
     assert Review.objects.get().reply.startswith("Thank you, Chris!")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_saves_a_provider_to_favourites_and_finds_them_there(page, client_user, bookable_provider):
+    _log_in(page, client_user.email)
+    page.goto(f"/p/{bookable_provider.slug}/")
+    page.get_by_role("button", name="Save to favourites").click()
+    expect(page.get_by_text("Gabi Guitar is in your favourites.")).to_be_visible()
+    expect(page.get_by_role("button", name="Saved to favourites · Remove")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Favourites").click()
+    saved = page.get_by_test_id("favourite")
+    expect(saved).to_have_count(1)
+    expect(saved).to_contain_text("Gabi Guitar")
+    saved.get_by_role("button", name="Remove Gabi Guitar").click()
+    expect(page.get_by_text("No favourites yet.")).to_be_visible()
