@@ -267,12 +267,15 @@ def favourite(request: HttpRequest, slug: str) -> HttpResponse:
     """Save a provider to (``action=add``) or take them off (``action=remove``) the user's favourites, from
     the profile. Both are idempotent: a second click leaves the same single row, or none."""
     provider = get_object_or_404(Provider, slug=slug, is_active=True)
-    if request.POST.get("action") == "remove":
+    action = request.POST.get("action")
+    if action == "remove":
         favourite_remove(user=request.user, provider=provider)  # type: ignore[arg-type]
         messages.success(request, f"{provider.display_name} is no longer in your favourites.")
-    else:
+    elif action == "add":
         favourite_add(user=request.user, provider=provider)  # type: ignore[arg-type]
         messages.success(request, f"{provider.display_name} is in your favourites.")
+    else:
+        messages.error(request, "Choose whether to save or remove this provider; nothing was changed.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("providers:profile", args=[provider.slug])

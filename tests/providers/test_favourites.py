@@ -109,3 +109,13 @@ def test_a_provider_is_not_offered_to_save_themselves(bookable_provider):
     profile = browser.get(reverse("providers:profile", args=[bookable_provider.slug])).content.decode()
 
     assert "Save to favourites" not in profile
+
+
+@pytest.mark.parametrize("action", ["", "delete", "ADD"])
+def test_an_unknown_action_changes_nothing_and_says_so(as_client, client_user, bookable_provider, action):
+    favourite_add(user=client_user, provider=bookable_provider)
+
+    response = as_client.post(_favourite_url(bookable_provider), {"action": action}, follow=True)
+
+    assert "nothing was changed" in response.content.decode()
+    assert Favourite.objects.filter(user=client_user, provider=bookable_provider).count() == 1
