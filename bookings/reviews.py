@@ -3,8 +3,12 @@
 The provider's ``rating_average`` and ``rating_count`` (what search filters and sorts on) are derived from the
 visible reviews and recomputed inside the transaction that adds, hides or shows one, after locking the
 provider's row: two reviews of one provider landing at once serialise on that lock, and the second recomputes
-from a fresh read that includes the first, so no update is lost. Lock order: provider, then review (nothing
-here locks a booking, so this never meets the booking → payment → payout order the money code keeps).
+from a fresh read that includes the first, so no update is lost.
+
+Lock order, kept with the money code's (booking → payment → payout → provider, the provider last when a payout
+nets a debt): a new review locks its booking, then the provider (inserting the review also takes a key-share
+lock on the booking, so taking the provider first could deadlock with a payout holding the booking); hiding
+or showing locks the provider, then the review; a reply locks only the review.
 
 Whether a booking's money was given back in full is the payments app's knowledge, and bookings never imports
 payments: payments registers a check with :func:`register_review_refusal` (as bookings does for
@@ -93,13 +97,14 @@ def review_create(*, booking_id: int, user: User, rating: int, body: str) -> Rev
         raise ReviewError("Please write a few words about the session.")
     if len(body) > BODY_MAX_LENGTH:
         raise ReviewError(f"Please keep the review under {BODY_MAX_LENGTH} characters.")
-    provider_id = Booking.objects.values_list("provider_id", flat=True).get(pk=booking_id)
     try:
         with transaction.atomic():
-            _lock_provider(provider_id)
-            # Read and checked under the lock: the booking's state and an earlier review are read after any
-            # concurrent review of this provider committed.
-            booking = Booking.objects.get(pk=booking_id)
+            # The booking first, then the provider (the module docstring says why). No-key: rows that point at
+            # the booking (payments, refunds) can still be written meanwhile.
+            booking = Booking.objects.select_for_update(no_key=True).get(pk=booking_id)
+            _lock_provider(booking.provider_id)
+            # Checked under the locks: the booking's state and an earlier review are read after any concurrent
+            # review of this booking or provider committed.
             refusal = review_refusal(booking, user=user)
             if refusal:
                 raise ReviewError(refusal)

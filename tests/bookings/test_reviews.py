@@ -2,10 +2,11 @@
 reply (that session's provider, once), hiding in admin, and the provider's rating kept in step."""
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -377,3 +378,43 @@ def test_two_reviews_of_one_booking_at_once_keep_one(bookable_service):
     provider = Provider.objects.get(pk=bookable_service.provider_id)
     assert provider.rating_count == 1
     assert provider.rating_average == Review.objects.get().rating
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_review_written_while_a_payout_holds_the_booking_waits_instead_of_deadlocking(bookable_service):
+    """The money code locks the booking, then (netting a provider's debt) the provider. A review arriving
+    in between must queue behind it, not take the provider first and then wait for the booking."""
+    client = UserFactory()
+    [booking] = completed_bookings_in_bulk(service=bookable_service, clients=[client])
+    booking_locked = threading.Event()
+    errors: list[BaseException] = []
+
+    def payout_like() -> None:
+        try:
+            with transaction.atomic():
+                Booking.objects.select_for_update().get(pk=booking.pk)
+                booking_locked.set()
+                time.sleep(0.5)  # the review starts meanwhile
+                Provider.objects.select_for_update().get(pk=booking.provider_id)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def review() -> None:
+        try:
+            booking_locked.wait(timeout=10)
+            review_create(booking_id=booking.pk, user=client, rating=5, body="Meanwhile")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=payout_like), threading.Thread(target=review)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert _rating(bookable_service.provider) == (Decimal("5.00"), 1)
