@@ -9,7 +9,8 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from bookings.models import Booking
+from bookings.models import Booking, Review
+from bookings.reviews import review_create, review_refusal, review_reply
 from bookings.selectors import bookable_slots
 from bookings.services import booking_create, booking_expire
 from marketplace.models import User
@@ -92,3 +93,39 @@ def seed_demo_bookings(*, client: User, provider: Provider, say: Callable[[str],
         booking_id=to_cancel.pk, actor=client, by_client=True, reason="demo: plans changed"
     )
     say(f"[4/{total}] booking: cancelled with refund")
+
+
+# (stars, words, the provider's reply or ""), given in turn to the demo's completed sessions.
+DEMO_REVIEWS = (
+    (5, "Well prepared and patient. I left with a plan for the next two weeks.", "Thank you! See you soon."),
+    (4, "Very helpful session. We ran a few minutes over, which I did not mind.", ""),
+    (5, "Explained it three different ways until it clicked. Highly recommended.", ""),
+    (3, "Good content, but the video link arrived late.", "Sorry about the link; it is sent earlier now."),
+)
+
+
+def seed_demo_reviews(*, clients: list[User], say: Callable[[str], None]) -> None:
+    """Reviews of the demo clients' completed sessions, written by ``review_create`` (and replies by
+    ``review_reply``), so every provider's rating in search is derived from reviews, as in real use. Runs
+    after every step that completes sessions. Leaves the newest completed session of the first client
+    unreviewed, for a person trying the demo to review. Idempotent: reviewed sessions are left alone."""
+    completed = list(
+        Booking.objects.filter(client__in=clients, status=Booking.Status.COMPLETED)
+        .select_related("provider__user", "client")
+        .order_by("end_at", "pk")
+    )
+    to_try = next((b for b in reversed(completed) if b.client_id == clients[0].pk), None)
+    written = 0
+    for index, booking in enumerate(completed):
+        if booking == to_try or Review.objects.filter(booking=booking).exists():
+            continue
+        if review_refusal(booking, user=booking.client):
+            continue  # refunded in full: no review, as for anyone
+        stars, words, reply = DEMO_REVIEWS[index % len(DEMO_REVIEWS)]
+        review = review_create(booking_id=booking.pk, user=booking.client, rating=stars, body=words)
+        if reply:
+            review_reply(review_id=review.pk, user=booking.provider.user, reply=reply)
+        written += 1
+    reviewed = Review.objects.filter(client__in=clients).count()
+    left = f"; {to_try.service_title} with {to_try.provider.display_name} left to review" if to_try else ""
+    say(f"reviews: {written} written, {reviewed} in all{left}")

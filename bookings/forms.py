@@ -1,5 +1,6 @@
 from django import forms
 
+from bookings.reviews import BODY_MAX_LENGTH, REPLY_MAX_LENGTH
 from marketplace.forms import RateLimitedFormMixin
 from providers.models import Service
 
@@ -37,4 +38,35 @@ class CancelForm(forms.Form):
     # an amount to pay out, only compared with what the policy gives now.
     expected_refund = forms.IntegerField(
         widget=forms.HiddenInput, required=False, min_value=0, max_value=10**9
+    )
+
+
+class ReviewForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label="Your rating",
+        coerce=int,
+        choices=[(stars, f"{stars} star{'s' if stars > 1 else ''}") for stars in range(5, 0, -1)],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a rating from 1 to 5 stars.",
+            "invalid_choice": "Choose a rating from 1 to 5 stars.",
+        },
+    )
+    body = forms.CharField(
+        label="Your review",
+        max_length=BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What went well, what could be better. Shown on the provider's profile with your first "
+        "name.",
+        error_messages={"required": "Please write a few words about the session."},
+    )
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(
+        label="Your reply",
+        max_length=REPLY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown under the review on your profile. You can reply once.",
+        error_messages={"required": "Please write your reply."},
     )

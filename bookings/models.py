@@ -121,3 +121,58 @@ class BookingStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking.reference}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class Review(models.Model):
+    """The client's rating (1-5) and words about one completed booking, and the provider's one reply.
+
+    One per booking (the booking is the key). Hidden reviews stay for the record but leave the profile and the
+    provider's average. ``provider`` repeats ``booking.provider`` so the profile lists and the average are
+    read from one indexed table."""
+
+    RATING_MIN, RATING_MAX = 1, 5
+
+    booking = models.OneToOneField(Booking, on_delete=models.PROTECT, related_name="review")
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="reviews")
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    rating = models.PositiveSmallIntegerField(help_text="1 to 5 stars.")
+    body = models.TextField(help_text="The client's words.")
+    reply = models.TextField(blank=True, help_text="The provider's one answer; empty until given.")
+    replied_at = models.DateTimeField(null=True, blank=True)
+    is_hidden = models.BooleanField(
+        default=False, help_text="Hidden by staff: off the profile and the average."
+    )
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The profile's list and the average: a provider's visible reviews, newest first.
+            models.Index(
+                fields=["provider", "-created_at", "-id"],
+                name="bookings_review_visible",
+                condition=Q(is_hidden=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="bookings_review_rating_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(reply="") | Q(replied_at__isnull=False), name="bookings_review_reply_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 by client #{self.client_id} of provider #{self.provider_id}"
+
+    @property
+    def reviewer_name(self) -> str:
+        """What the public profile shows of the reviewer: first name and initial ("Chris C."), never the
+        email address."""
+        parts = (self.client.name or "").split()
+        if not parts:
+            return "A client"
+        return parts[0] if len(parts) == 1 else f"{parts[0]} {parts[-1][0]}."

@@ -15,4 +15,7 @@ urlpatterns = [
     path("bookings/<str:reference>/cancel/", views.cancel, name="cancel"),
     path("bookings/<str:reference>/complete/", views.complete, name="complete"),
     path("bookings/<str:reference>/report/", views.report_problem, name="report_problem"),
+    path("bookings/<str:reference>/review/", views.review, name="review"),
+    path("bookings/<str:reference>/review/reply/", views.review_reply_view, name="review_reply"),
+    path("bookings/<str:reference>/receipt/", views.receipt, name="receipt"),
 ]

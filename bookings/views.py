@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bookings.forms import BookingForm, CancelForm
-from bookings.models import Booking
+from bookings.forms import BookingForm, CancelForm, ReplyForm, ReviewForm
+from bookings.models import Booking, Review
 from bookings.policy import cancellation_terms
+from bookings.reviews import ReviewError, review_create, review_refusal, review_reply
 from bookings.selectors import is_slot_bookable
 from bookings.services import BookingError, booking_create
 from marketplace.forms import signup_form_for
@@ -153,13 +154,33 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     bookings = (
         Booking.objects.filter(client=request.user)
-        .select_related("provider")
-        .prefetch_related(Prefetch("refunds", queryset=Refund.objects.order_by("created_at")))
+        .select_related("provider", "review")
+        .prefetch_related(
+            Prefetch("refunds", queryset=Refund.objects.order_by("created_at")),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.filter(status__in=Payment.PAID_STATUSES).order_by("paid_at", "pk"),
+                to_attr="paid_payments",
+            ),
+        )
     )
     upcoming = bookings.filter(
         end_at__gte=now, status__in=[Booking.Status.CONFIRMED, Booking.Status.PENDING_PAYMENT]
     ).order_by("start_at")
-    past = bookings.exclude(pk__in=upcoming.values("pk")).order_by("-start_at")[:100]
+    past = list(bookings.exclude(pk__in=upcoming.values("pk")).order_by("-start_at")[:100])
+    for booking in past:
+        # From what is already loaded (no query per row); the review page itself re-checks everything.
+        payment = booking.paid_payments[0] if booking.paid_payments else None
+        refunded = sum(
+            r.amount
+            for r in booking.refunds.all()
+            if payment and r.payment_id == payment.pk and r.status in Refund.COMMITTED_STATUSES
+        )
+        booking.can_review = (
+            booking.status == Booking.Status.COMPLETED
+            and not hasattr(booking, "review")
+            and not (payment and refunded >= payment.amount)
+        )
     return render(request, "bookings/my_bookings.html", {"upcoming": upcoming, "past": past})
 
 
@@ -171,7 +192,7 @@ def provider_bookings(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     bookings = (
         Booking.objects.filter(provider=provider)
-        .select_related("client")
+        .select_related("client", "review")
         .prefetch_related(
             Prefetch("payouts", queryset=Payout.objects.order_by("-sequence"), to_attr="latest_payouts"),
             "refunds",
@@ -234,6 +255,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     refunds = list(booking.refunds.order_by("created_at"))
     is_client = booking.client_id == request.user.pk
     payout = Payout.objects.filter(booking=booking).order_by("-sequence").first()
+    review = Review.objects.filter(booking=booking).first()
     context = {
         "booking": booking,
         "is_client": is_client,
@@ -256,6 +278,9 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         "open_dispute": booking.disputes.filter(status=Dispute.Status.OPEN).first(),
         "report_refusal": client_report_refusal(booking, now=now) if is_client else "",
         "report_until": report_window_end(booking),
+        "review": review,
+        "can_review": is_client and review is None and not review_refusal(booking, user=request.user),
+        "reply_form": ReplyForm() if review and not is_client and not review.reply else None,
     }
     return render(request, "bookings/detail.html", context)
 
@@ -430,4 +455,85 @@ def report_problem(request: HttpRequest, reference: str) -> HttpResponse:
         request,
         "bookings/report_problem.html",
         {"booking": booking, "form": form, "report_until": report_window_end(booking)},
+    )
+
+
+@login_required
+def review(request: HttpRequest, reference: str) -> HttpResponse:
+    """The client rates a completed session and writes a review, once."""
+    booking = _booking_for(request, reference, client_only=True)
+    refusal = review_refusal(booking, user=request.user)
+    if refusal:
+        messages.info(request, refusal)
+        return redirect("bookings:detail", booking.reference)
+    form = ReviewForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            review_create(
+                booking_id=booking.pk,
+                user=request.user,
+                rating=form.cleaned_data["rating"],
+                body=form.cleaned_data["body"],
+            )
+        except ReviewError as error:
+            messages.error(request, str(error))
+            return redirect("bookings:detail", booking.reference)
+        messages.success(request, f"Thank you: your review is on {booking.provider.display_name}'s profile.")
+        return redirect("bookings:detail", booking.reference)
+    return render(request, "bookings/review.html", {"booking": booking, "form": form})
+
+
+@login_required
+def review_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """The provider answers the review of their session, once (the form is on the booking's page)."""
+    booking = _booking_for(request, reference)
+    review = Review.objects.filter(booking=booking).first()
+    if booking.provider.user_id != request.user.pk or review is None:
+        raise Http404
+    if request.method != "POST":
+        return redirect("bookings:detail", booking.reference)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            review_reply(review_id=review.pk, user=request.user, reply=form.cleaned_data["reply"])
+        except ReviewError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Your reply is on your profile, under the review.")
+        return redirect("bookings:detail", booking.reference)
+    messages.error(request, " ".join(form.errors.get("reply", ["Please write your reply."])))
+    return redirect("bookings:detail", booking.reference)
+
+
+@login_required
+def receipt(request: HttpRequest, reference: str) -> HttpResponse:
+    """A printable receipt for the client: what was charged and refunded, when (in their zone), and the
+    booking's reference. Nothing of Stripe's (ids) is shown. The client's own; 404 for anyone else."""
+    booking = _booking_for(request, reference, client_only=True)
+    payments = list(booking.payments.filter(status__in=Payment.PAID_STATUSES).order_by("paid_at", "pk"))
+    if not payments:
+        raise Http404  # nothing was charged: there is nothing to give a receipt for
+    refunds = list(
+        booking.refunds.filter(status=Refund.Status.SUCCEEDED).order_by("succeeded_at", "created_at", "pk")
+    )
+    pending_refunds = list(
+        booking.refunds.filter(status__in=Refund.COMMITTED_STATUSES)
+        .exclude(status=Refund.Status.SUCCEEDED)
+        .order_by("created_at", "pk")
+    )
+    charged = sum(payment.amount for payment in payments)
+    refunded = sum(refund.amount for refund in refunds)
+    return render(
+        request,
+        "bookings/receipt.html",
+        {
+            "booking": booking,
+            "payments": payments,
+            "refunds": refunds,
+            "pending_refunds": pending_refunds,
+            "charged": charged,
+            "refunded": refunded,
+            "net": charged - refunded,
+            "issued_at": timezone.now(),
+        },
     )

@@ -12,3 +12,9 @@ class PaymentsConfig(AppConfig):
         from providers.time_off import register_covered_sessions
 
         register_covered_sessions(find=covered_sessions, cancel=bookings_cancel_for_time_off)
+        # bookings decides who may review a session without importing payments; we tell it which sessions
+        # were refunded in full.
+        from bookings.reviews import register_review_refusal
+        from payments.selectors import booking_review_refusal
+
+        register_review_refusal(booking_review_refusal)

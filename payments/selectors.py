@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from bookings.models import Booking
-from payments.models import Payout, Refund
+from payments.models import Payment, Payout, Refund
 from payments.payouts import provider_share
 from providers.models import Provider
 
@@ -118,3 +118,20 @@ def _provider_money_state(booking: Booking, payout: Payout | None, share: int) -
     if booking.status == Booking.Status.COMPLETED:
         return ProviderMoney(0, currency, "nothing", reason="nothing was kept for this session")
     return ProviderMoney(0, currency, "nothing", reason="it was never paid")
+
+
+def booking_review_refusal(booking: Booking) -> str:
+    """A client whose session was refunded in full (a cancellation, or a dispute resolved for them) has no
+    paid session to review. Refunds requested or on their way count: the money is already promised back.
+    Registered with ``bookings.reviews.register_review_refusal`` (``PaymentsConfig.ready``)."""
+    # The first paid attempt is the booking's payment; a later duplicate is refunded on its own and says
+    # nothing about the session.
+    payment = booking.payments.filter(status__in=Payment.PAID_STATUSES).order_by("paid_at", "pk").first()
+    if payment is None:
+        return ""
+    refunded: int = payment.refunds.filter(status__in=Refund.COMMITTED_STATUSES).aggregate(
+        total=Coalesce(Sum("amount"), 0)
+    )["total"]
+    if refunded >= payment.amount:
+        return "This session was refunded in full, so it cannot be reviewed."
+    return ""

@@ -335,3 +335,21 @@ class TimeOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start_date} to {self.end_date}"
+
+
+class Favourite(models.Model):
+    """A provider a user saved from the profile, to find again in their client area. One row per pair."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="favourited_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Saving twice (two tabs, a double click) keeps one row: the database refuses the second.
+            models.UniqueConstraint(fields=["user", "provider"], name="providers_favourite_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ♥ {self.provider}"

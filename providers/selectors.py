@@ -1,7 +1,8 @@
-"""Reads with logic: search, the profile's week of slots, the dashboard's checklist."""
+"""Reads with logic: search, the profile's slots and reviews, the dashboard's checklist, favourites."""
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import redis
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
+from django.core.paginator import Page
 from django.db.models import (
     DateTimeField,
     Exists,
@@ -24,7 +26,8 @@ from django.db.models import (
 from django.urls import reverse
 from django.utils import timezone
 
-from providers.models import Provider, Service
+from marketplace.models import User
+from providers.models import Favourite, Provider, Service
 from providers.services import SEARCH_CONFIG
 from providers.slots import (
     iter_service_slots,
@@ -237,3 +240,44 @@ def providers_to_refresh(*, now: datetime | None = None, everyone: bool = False)
             | Q(is_active=False, next_available_at__isnull=False)
         )
     return list(providers.order_by("pk").values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class ProfileReviews:
+    """What the profile shows of a provider's visible reviews: one page of them, newest first, and how many
+    gave each number of stars (``(stars, count)`` from 5 down to 1)."""
+
+    page: Page
+    breakdown: list[tuple[int, int]]
+
+
+# Reviews are the bookings app's (a review is of a booking), and providers never imports bookings: bookings
+# registers what the profile shows of them, as it registers busy time with ``providers.slots``.
+ReviewsSource = Callable[[Provider, "str | int | None"], ProfileReviews]
+_reviews_sources: list[ReviewsSource] = []
+
+
+def register_reviews_source(source: ReviewsSource) -> None:
+    """``source(provider, page_number)`` returns the profile's reviews. Registered once at start-up (an
+    ``AppConfig.ready``); registering the same function twice is a no-op."""
+    if source not in _reviews_sources:
+        _reviews_sources.append(source)
+
+
+def provider_reviews(*, provider: Provider, page_number: str | int | None) -> ProfileReviews | None:
+    """The reviews the profile shows, or None when no app provides reviews."""
+    return _reviews_sources[0](provider, page_number) if _reviews_sources else None
+
+
+def favourite_providers(*, user: User) -> QuerySet[Provider]:
+    """The providers ``user`` saved, most recently saved first, with what the list shows: one query."""
+    return (
+        Provider.objects.filter(favourited_by__user=user)
+        .select_related("category")
+        .annotate(saved_at=F("favourited_by__created_at"))
+        .order_by("-saved_at", "-pk")
+    )
+
+
+def is_favourite(*, user: User, provider: Provider) -> bool:
+    return user.is_authenticated and Favourite.objects.filter(user=user, provider=provider).exists()

@@ -17,7 +17,7 @@ from django.db.models import TextField, Value
 from django.utils.text import slugify
 
 from marketplace.models import User
-from providers.models import AvailabilityRule, Category, Provider, Service, TimeOff
+from providers.models import AvailabilityRule, Category, Favourite, Provider, Service, TimeOff
 from providers.slots import Interval, provider_next_available
 
 # One text-search configuration for the stored document and for queries: both sides must stem alike.
@@ -272,3 +272,15 @@ def provider_refresh_next_available(
 def _provider_changed(*, provider_id: int) -> None:
     provider_reindex_search(provider_id=provider_id)
     provider_refresh_next_available(provider_id=provider_id)
+
+
+def favourite_add(*, user: User, provider: Provider) -> Favourite:
+    """Save ``provider`` to ``user``'s favourites. Idempotent: saving again (two tabs, a double click, a race)
+    returns the one row the unique constraint keeps."""
+    favourite, _ = Favourite.objects.get_or_create(user=user, provider=provider)
+    return favourite
+
+
+def favourite_remove(*, user: User, provider: Provider) -> None:
+    """Take ``provider`` off ``user``'s favourites. Idempotent: removing one not saved does nothing."""
+    Favourite.objects.filter(user=user, provider=provider).delete()

@@ -17,5 +17,7 @@ urlpatterns = [
     path("become-a-provider/", views.become_provider, name="become"),
     path("providers/", views.search, name="search"),
     path("p/<slug:slug>/", views.profile, name="profile"),
+    path("p/<slug:slug>/favourite/", views.favourite, name="favourite"),
+    path("favourites/", views.favourites, name="favourites"),
     path("timezone/", views.set_timezone, name="set_timezone"),
 ]

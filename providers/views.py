@@ -31,14 +31,19 @@ from providers.forms import (
 from providers.models import Provider, Service, TimeOff
 from providers.selectors import (
     active_services,
+    favourite_providers,
+    is_favourite,
     listed_cities,
     provider_checklist,
     provider_is_listed,
+    provider_reviews,
     provider_search,
     service_slot_week,
 )
 from providers.services import (
     availability_rules_set,
+    favourite_add,
+    favourite_remove,
     provider_create,
     provider_update_booking_settings,
     provider_update_profile,
@@ -332,8 +337,39 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
             "week": week,
             "picked": picked,
             "next_week_open": week is not None and week.next_start <= last_day,
+            "reviews": provider_reviews(provider=provider, page_number=request.GET.get("reviews")),
+            "is_favourite": is_favourite(user=request.user, provider=provider),  # type: ignore[arg-type]
         },
     )
+
+
+@login_required
+@require_POST
+def favourite(request: HttpRequest, slug: str) -> HttpResponse:
+    """Save a provider to (``action=add``) or take them off (``action=remove``) the user's favourites, from
+    the profile. Both are idempotent: a second click leaves the same single row, or none."""
+    provider = get_object_or_404(Provider, slug=slug, is_active=True)
+    action = request.POST.get("action")
+    if action == "remove":
+        favourite_remove(user=request.user, provider=provider)  # type: ignore[arg-type]
+        messages.success(request, f"{provider.display_name} is no longer in your favourites.")
+    elif action == "add":
+        favourite_add(user=request.user, provider=provider)  # type: ignore[arg-type]
+        messages.success(request, f"{provider.display_name} is in your favourites.")
+    else:
+        messages.error(request, "Choose whether to save or remove this provider; nothing was changed.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("providers:profile", args=[provider.slug])
+    # A URL, never a view name (redirect() would try to reverse one).
+    return HttpResponseRedirect(target)
+
+
+@login_required
+def favourites(request: HttpRequest) -> HttpResponse:
+    """The providers the signed-in user saved, newest first."""
+    saved = favourite_providers(user=request.user)  # type: ignore[arg-type]
+    return render(request, "providers/favourites.html", {"favourites": saved})
 
 
 @require_POST

@@ -175,8 +175,12 @@ PAGES = [
         "get",
         "providers:profile",
         args=lambda s: [s.service.provider.slug],
-        fields=("service", "week", "slot"),
-        plausible={"service": st.just("SERVICE"), "slot": st.just("SLOT")},
+        fields=("service", "week", "slot", "reviews"),
+        plausible={
+            "service": st.just("SERVICE"),
+            "slot": st.just("SLOT"),
+            "reviews": st.sampled_from(["1", "2", "0", "-1", "last"]),
+        },
     ),
     Page(
         "set timezone",
@@ -263,6 +267,31 @@ PAGES = [
         args=_booking,
         fields=("reason", "description"),
     ),
+    # Not completed either: the review and the reply exercise their refusals; tests/bookings/test_reviews.py
+    # covers the forms. The receipt has nothing charged to show (a 404).
+    Page(
+        "review",
+        "client",
+        "post",
+        "bookings:review",
+        args=_booking,
+        fields=("rating", "body"),
+        plausible={"rating": st.sampled_from(["1", "5", "0", "6", "4.5"])},
+    ),
+    Page(
+        "review reply", "booking provider", "post", "bookings:review_reply", args=_booking, fields=("reply",)
+    ),
+    Page("receipt", "client", "get", "bookings:receipt", args=_booking, fields=("print",)),
+    Page(
+        "save favourite",
+        "client",
+        "post",
+        "providers:favourite",
+        args=lambda s: [s.service.provider.slug],
+        fields=("action", "next"),
+        plausible={"action": st.sampled_from(["add", "remove"]), "next": st.just("/favourites/")},
+    ),
+    Page("favourites", "client", "get", "providers:favourites", fields=("page",)),
     Page("account", "client", "post", "profile", fields=("name", "timezone"), plausible={"timezone": ZONES}),
     Page(
         "password change",

@@ -179,3 +179,13 @@ document.addEventListener("DOMContentLoaded", function () {
   var offset = current.getBoundingClientRect().left - row.getBoundingClientRect().left;
   row.scrollLeft += offset - 48; // the end of the item before shows: there is more that way too
 });
+// A "Print" button where a page is meant for paper (the receipt); without JS the browser's own print works.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target && target.closest && target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+})();

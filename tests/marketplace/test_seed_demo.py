@@ -161,3 +161,29 @@ def test_seed_demo_without_an_emulator_leaves_payouts_unset_and_says_so(capsys):
         provider = Provider.objects.get(user__email=email)
         assert provider.timezone.startswith("America/")
         assert provider.user.timezone.startswith("America/")
+
+
+@pytest.mark.django_db
+def test_seed_demo_reviews_completed_sessions_so_ratings_come_from_reviews(stripe_emulator, capsys):
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from bookings.models import Booking, Review
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # a second run writes no second review
+
+    completed = Booking.objects.filter(status=Booking.Status.COMPLETED)
+    reviews = Review.objects.select_related("provider")
+    assert reviews.count() == completed.count() - 1  # the newest one is left for a person to review
+    assert reviews.exclude(reply="").exists()
+    # Every provider's rating is exactly what their visible reviews say.
+    for provider in Provider.objects.all():
+        stars = [r.rating for r in reviews if r.provider_id == provider.pk and not r.is_hidden]
+        average = Decimal(sum(stars)) / len(stars) if stars else Decimal(0)
+        average = average.quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert (provider.rating_average, provider.rating_count) == (average, len(stars))
+    assert Provider.objects.filter(rating_count__gt=0).count() >= 2
+    out = capsys.readouterr().out
+    assert "reviews: 3 written, 3 in all" in out
+    assert "reviews: 0 written, 3 in all" in out
+    assert "left to review" in out

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from bookings.demo import seed_demo_bookings
+from bookings.demo import seed_demo_bookings, seed_demo_reviews
 from marketplace.models import User
 from payments.demo import seed_demo_payout_accounts, seed_demo_payouts
 from providers.demo import demo_portrait
@@ -417,6 +417,11 @@ class Command(BaseCommand):
             client=User.objects.get(email=CLIENTS[0][0]),
             ready=ready,
             unfinished=unfinished,
+            say=self.stdout.write,
+        )
+        # Last: it reviews the sessions every step above completed, so ratings come from reviews.
+        seed_demo_reviews(
+            clients=[User.objects.get(email=email) for email, _, _ in CLIENTS],
             say=self.stdout.write,
         )
         self.stdout.write(self.style.SUCCESS("\nDemo data ready."))
