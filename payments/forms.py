@@ -1,6 +1,7 @@
 from django import forms
 
 from marketplace.money import parse_major_units
+from payments import earnings
 from payments.connect import payout_countries
 from payments.disputes import Outcome
 from payments.models import Dispute
@@ -80,3 +81,25 @@ class ResolveDisputeForm(forms.Form):
         if data.get("outcome") == Outcome.SPLIT and not data.get("refund_amount"):
             self.add_error("refund_amount", "Enter the amount to refund.")
         return data
+
+
+class EarningsFilterForm(forms.Form):
+    """What the earnings page lists (a period) and how its chart is grouped. Read from the query string."""
+
+    period = forms.ChoiceField(
+        label="Sessions",
+        choices=list(earnings.PERIODS.items()),
+        required=False,
+        error_messages={"invalid_choice": "Choose all time, this month or last month."},
+    )
+    chart = forms.ChoiceField(
+        label="Chart by",
+        choices=list(earnings.CHART_UNITS.items()),
+        required=False,
+        error_messages={"invalid_choice": "Choose month or week."},
+    )
+
+    def choices(self) -> tuple[str, str]:
+        """The period and chart unit to use: what was asked, or the defaults when it was not valid."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return data.get("period") or "all", data.get("chart") or "month"

@@ -343,6 +343,25 @@ PAGES = [
         plausible={"back_to": st.just("detail")},
     ),
     Page("payouts", "provider", "get", "payments:payouts", fields=("page",)),
+    Page(
+        "earnings",
+        "booking provider",
+        "get",
+        "payments:earnings",
+        fields=("period", "chart", "page"),
+        plausible={
+            "period": st.sampled_from(["all", "this_month", "last_month", "x"]),
+            "chart": st.sampled_from(["month", "week", "year"]),
+        },
+    ),
+    Page(
+        "earnings csv",
+        "booking provider",
+        "get",
+        "payments:earnings_csv",
+        fields=("period",),
+        plausible={"period": st.sampled_from(["all", "this_month", "last_month", "x"])},
+    ),
     Page("payout setup page", "provider", "get", "payments:connect_setup", fields=("country",)),
     Page(
         "payout setup",
