@@ -4,6 +4,7 @@
 Only the geometry is worked out here, in whole SVG units; the template escapes every label.
 """
 
+import math
 from dataclasses import dataclass
 
 from marketplace.money import format_money
@@ -43,6 +44,7 @@ class BarChart:
     value_heading: str
     bars: list[Bar]
     grid: list[GridLine]
+    key: str = ""  # tells two charts of one page apart (the currency)
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -55,7 +57,12 @@ class BarChart:
 
 
 def bar_chart(
-    *, title: str, value_heading: str, points: list[tuple[str, str, int]], currency: str | None = None
+    *,
+    title: str,
+    value_heading: str,
+    points: list[tuple[str, str, int]],
+    currency: str | None = None,
+    key: str = "",
 ) -> BarChart:
     """A chart of ``points`` (short label, long label, value), left to right. Values below zero are drawn at
     zero (the table still says the figure). ``currency``: the values are minor units of it; else counts."""
@@ -68,7 +75,7 @@ def bar_chart(
     top_value = _nice_ceiling(max([value for _, _, value in points] + [0]))
     slot = plot_width / max(len(points), 1)
     bar_width = max(int(slot * 0.7), 1)
-    every = 1 if len(points) <= 13 else 2
+    every = max(math.ceil(len(points) / 13), 1)  # at most 13 labels fit under the bars
     bars = []
     for index, (label, long_label, value) in enumerate(points):
         height = round(max(value, 0) * plot_height / top_value) if top_value else 0
@@ -91,7 +98,9 @@ def bar_chart(
         GridLine(y=TOP + plot_height - round(plot_height * step / 4), text=say(top_value * step // 4))
         for step in range(5)
     ]
-    return BarChart(title=title, value_heading=value_heading, bars=bars, grid=grid)
+    return BarChart(
+        title=title, value_heading=value_heading, bars=bars, grid=grid, key=key or (currency or "")
+    )
 
 
 def _nice_ceiling(value: int) -> int:

@@ -94,8 +94,23 @@ def past_session_create(session: PastSession, *, staff: User, note: str = HISTOR
             )
             for refund in Refund.objects.filter(booking=booking, status=Refund.Status.REQUESTED):
                 refund_execute(refund_id=refund.pk)
+    _date_back(booking, cancelled_at=before, resolved_at=after + timedelta(days=1))
     booking.refresh_from_db()
     return booking
+
+
+def _date_back(booking: Booking, *, cancelled_at: datetime, resolved_at: datetime) -> None:
+    """Rows the services made now get the time they stand for, so pages that count by creation time (the
+    operator's dashboard) see the history when it happened: a refund when it was asked for (the
+    cancellation, or staff's resolution a day after the report), a dispute when it was reported."""
+    reported_at = booking.end_at + timedelta(hours=3)
+    for refund in Refund.objects.filter(booking=booking):
+        when = resolved_at if refund.reason == Refund.Reason.DISPUTE else cancelled_at
+        Refund.objects.filter(pk=refund.pk).update(
+            created_at=when, succeeded_at=when + timedelta(minutes=1) if refund.succeeded_at else None
+        )
+    Dispute.objects.filter(booking=booking).update(created_at=reported_at)
+    Dispute.objects.filter(booking=booking, closed_at__isnull=False).update(closed_at=resolved_at)
 
 
 def past_payouts_send() -> int:
@@ -153,6 +168,9 @@ def _paid_booking(session: PastSession, *, note: str) -> Booking:
             currency=booking.currency,
             paid_at=paid_at,
         )
+        # Booked a few minutes before paying, not today.
+        Booking.objects.filter(pk=booking.pk).update(created_at=paid_at - timedelta(minutes=10))
+        Payment.objects.filter(pk=payment.pk).update(created_at=paid_at - timedelta(minutes=5))
     metadata = our_metadata(
         booking_id=str(booking.pk), booking_ref=booking.reference, payment_id=str(payment.pk)
     )
