@@ -214,24 +214,30 @@ def past_sessions_plan(
                 start_at = datetime.combine(day, time(hour), tzinfo=zone)
                 if start_at < start or start_at + duration > end:
                     continue
-                if index % (2 + (end - start_at).days // 56) != 0:
+                if index % (3 + (end - start_at).days // 60) != 0:
                     continue
+                near_end = end - start_at < timedelta(days=10)
+                has_open = any(session.outcome == DISPUTED for session in plan)
                 plan.append(
                     PastSession(
                         service=service,
                         client=clients[index % len(clients)],
                         start_at=start_at,
-                        outcome=_outcome_for(index, near_end=end - start_at < timedelta(days=10)),
+                        outcome=_outcome_for(len(plan) + 1, near_end=near_end, has_open=has_open),
                     )
                 )
             day += timedelta(days=1)
     return plan
 
 
-def _outcome_for(index: int, *, near_end: bool) -> str:
-    if index % 11 == 0 or (near_end and index % 3 == 0):
-        return DISPUTED if near_end else DISPUTE_REFUNDED
-    if index % 9 == 0:
+def _outcome_for(number: int, *, near_end: bool, has_open: bool) -> str:
+    """The outcome of the ``number``-th planned session: one in eight refunded, one in thirteen refunded after
+    a reported problem, and near the end one problem still open (then one in five)."""
+    if near_end and (not has_open or number % 5 == 0):
+        return DISPUTED
+    if number % 13 == 0:
+        return DISPUTE_REFUNDED
+    if number % 8 == 0:
         return REFUNDED
     return PAID
 
