@@ -307,3 +307,22 @@ def test_a_bad_filter_says_so_and_shows_the_default(as_provider):
     assert "Choose all time, this month or last month." in body
     assert "Choose month or week." in body
     assert "Sessions: all time" in body
+
+
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_quoted_in_the_csv(
+    payable, client_user, staff_user, stripe_emulator, as_payable
+):
+    type(client_user).objects.filter(pk=client_user.pk).update(name='=HYPERLINK("http://x")')
+    client_user.refresh_from_db()
+    _past(payable.services.get(), client_user, staff_user, timezone.now() - timedelta(days=2), history.PAID)
+
+    [line] = list(csv.DictReader(io.StringIO(as_payable.get(CSV_URL).content.decode())))
+
+    assert line["client"] == '\'=HYPERLINK("http://x")'
+
+
+def test_the_page_says_when_payouts_wait_for_setup(as_provider):
+    body = as_provider.get(URL).content.decode()
+
+    assert 'data-testid="payout-setup-needed"' in body
+    assert reverse("payments:connect_setup") in body
