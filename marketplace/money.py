@@ -86,3 +86,10 @@ def format_money(amount: int, currency: str) -> str:
     number = f"{major:,.{exponent}f}"
     symbol = CURRENCY_SYMBOLS.get(currency.lower())
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency.upper()}"
+
+
+def format_major_units(amount: int, currency: str) -> str:
+    """``4550, "usd"`` → ``"45.50"``: a plain number for files people open in a spreadsheet (no symbol, no
+    thousands separator)."""
+    exponent = minor_unit_exponent(currency)
+    return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"

@@ -18,7 +18,7 @@ from bookings.demo import demo_paid_booking, emulator_reachable
 from bookings.models import Booking
 from bookings.selectors import bookable_slots
 from marketplace.models import User
-from payments import gateway
+from payments import gateway, history
 from payments.connect import connect_account_open, connect_provider_sync
 from payments.models import Payout
 from payments.payouts import payout_execute, payouts_release, session_complete
@@ -217,3 +217,51 @@ def _emulator_fault(spec: str) -> Iterator[None]:
             if fault["remaining"] is None or fault["remaining"] > 0
         ]
         requests.post(url, json={"faults": kept, "replace": True}, timeout=10).raise_for_status()
+
+
+# --- Months of history -------------------------------------------------------------------------------------
+
+HISTORY_DAYS = 180  # how far back the history reaches unless asked otherwise (seed_demo --history-days)
+# It ends two weeks ago: the demo sessions above all ended within the last ten days, so none overlaps.
+HISTORY_ENDS_AGO = timedelta(days=14)
+
+
+def seed_demo_history(
+    *,
+    provider: Provider,
+    clients: list[User],
+    staff: User,
+    say: Callable[[str], None],
+    days: int = HISTORY_DAYS,
+) -> None:
+    """``days`` (six months) of past sessions of ``provider`` (whose payouts are set up) with ``clients``:
+    mostly paid out, some refunded, some refunded after a reported problem, a few problems still open
+    (``payments.history``). Real charges, refunds and transfers at the emulator, so ``check_ledger`` passes.
+    Idempotent: does nothing once the history exists."""
+    if days <= 0:
+        say("history: none asked for")
+        return
+    if not emulator_reachable():
+        say("history: skipped (no Stripe emulator reachable; `make dev` runs one)")
+        return
+    provider.refresh_from_db()  # its payout setup may have just been finished
+    if Booking.objects.filter(provider=provider, client_notes=history.HISTORY_NOTE).exists():
+        say("history: past sessions exist")
+        return
+    if not provider.can_receive_payouts:
+        say(f"history: skipped, {provider.display_name} cannot receive payouts")
+        return
+    service = provider.services.filter(is_active=True).order_by("pk").first()
+    if service is None:
+        say(f"history: skipped, {provider.display_name} has no active service")
+        return
+    end = timezone.now() - HISTORY_ENDS_AGO
+    plan = history.past_sessions_plan(
+        services=[service], clients=clients, start=end - timedelta(days=days), end=end
+    )
+    history.past_sessions_create(plan, staff=staff, say=say)
+    outcomes = ", ".join(
+        f"{sum(1 for session in plan if session.outcome == outcome)} {outcome.replace('_', ' ')}"
+        for outcome in history.OUTCOMES
+    )
+    say(f"history: {len(plan)} past sessions with {provider.display_name} ({outcomes})")

@@ -1,6 +1,10 @@
+from datetime import date, timedelta
+from typing import Any
+
 from django import forms
 
 from marketplace.money import parse_major_units
+from payments import earnings
 from payments.connect import payout_countries
 from payments.disputes import Outcome
 from payments.models import Dispute
@@ -80,3 +84,52 @@ class ResolveDisputeForm(forms.Form):
         if data.get("outcome") == Outcome.SPLIT and not data.get("refund_amount"):
             self.add_error("refund_amount", "Enter the amount to refund.")
         return data
+
+
+class EarningsFilterForm(forms.Form):
+    """What the earnings page lists (a period) and how its chart is grouped. Read from the query string."""
+
+    period = forms.ChoiceField(
+        label="Sessions",
+        choices=list(earnings.PERIODS.items()),
+        required=False,
+        error_messages={"invalid_choice": "Choose all time, this month or last month."},
+    )
+    chart = forms.ChoiceField(
+        label="Chart by",
+        choices=list(earnings.CHART_UNITS.items()),
+        required=False,
+        error_messages={"invalid_choice": "Choose month or week."},
+    )
+
+    def choices(self) -> tuple[str, str]:
+        """The period and chart unit to use: what was asked, or the defaults when it was not valid."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return data.get("period") or "all", data.get("chart") or "month"
+
+
+class OperatorPeriodForm(forms.Form):
+    """The period of the operator's dashboard: whole days in the viewer's zone, both ends included."""
+
+    MAX_DAYS = 731  # two years of weekly bars still read; longer periods belong in a report
+    EARLIEST, LATEST = date(2000, 1, 1), date(2100, 1, 1)
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if not (self.EARLIEST <= start <= self.LATEST and self.EARLIEST <= end <= self.LATEST):
+                raise forms.ValidationError("Choose dates between the years 2000 and 2100.")
+            if start > end:
+                raise forms.ValidationError("The period must start on or before its last day.")
+            if (end - start).days + 1 > self.MAX_DAYS:
+                raise forms.ValidationError(f"Choose a period of at most {self.MAX_DAYS} days.")
+        return data
+
+    @classmethod
+    def default_period(cls, today: date) -> tuple[date, date]:
+        """The last twelve weeks, Monday to today."""
+        return today - timedelta(days=today.weekday(), weeks=11), today

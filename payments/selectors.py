@@ -72,8 +72,9 @@ def provider_money(booking: Booking, *, payout: Payout | None = None) -> Provide
     """The truth for the provider about one booking, from the same share the payouts use
     (``payouts.provider_share`` of what is kept). ``payout``: the booking's latest payout, if the caller
     prefetched it (otherwise it is read)."""
-    if payout is None:
-        payout = booking.payouts.order_by("-sequence").first() if booking.pk else None
+    if payout is None and booking.pk:
+        # .all() rather than a query of its own: a caller that prefetched ``payouts`` pays nothing here.
+        payout = max(booking.payouts.all(), key=lambda row: row.sequence, default=None)
     refunded = min(
         sum(r.amount for r in booking.refunds.all() if r.status in Refund.COMMITTED_STATUSES),
         booking.price_amount,

@@ -105,9 +105,8 @@ class Page:
     """A page to attack: who asks, where, how, and the field names its form or query string reads."""
 
     name: str
-    persona: (
-        str  # "anonymous", "client", "provider" or "booking provider" (the provider of the client's booking)
-    )
+    # "anonymous", "client", "provider", "booking provider" (the provider of the client's booking), "staff"
+    persona: str
     method: str
     route: str  # the URL's name
     # From the scenario (below) to the URL's arguments, and to a fixed query string (for POSTs).
@@ -372,6 +371,25 @@ PAGES = [
         plausible={"back_to": st.just("detail")},
     ),
     Page("payouts", "provider", "get", "payments:payouts", fields=("page",)),
+    Page(
+        "earnings",
+        "booking provider",
+        "get",
+        "payments:earnings",
+        fields=("period", "chart", "page"),
+        plausible={
+            "period": st.sampled_from(["all", "this_month", "last_month", "x"]),
+            "chart": st.sampled_from(["month", "week", "year"]),
+        },
+    ),
+    Page(
+        "earnings csv",
+        "booking provider",
+        "get",
+        "payments:earnings_csv",
+        fields=("period",),
+        plausible={"period": st.sampled_from(["all", "this_month", "last_month", "x"])},
+    ),
     Page("payout setup page", "provider", "get", "payments:connect_setup", fields=("country",)),
     Page(
         "payout setup",
@@ -383,6 +401,17 @@ PAGES = [
         needs_stripe=True,
     ),
     Page("provider dashboard", "provider", "get", "providers:dashboard", fields=("tab",)),
+    Page(
+        "operator dashboard",
+        "staff",
+        "get",
+        "payments:operator_dashboard",
+        fields=("start", "end"),
+        plausible={
+            "start": st.dates().map(date.isoformat),
+            "end": st.dates().map(date.isoformat),
+        },
+    ),
     Page("provider bookings", "provider", "get", "bookings:provider_bookings", fields=("page",)),
 ]
 # Pages without input of their own, or attacked elsewhere: Stripe's webhooks (their bodies are tested by the
@@ -420,7 +449,7 @@ class Scenario:
 
 
 @pytest.fixture
-def scenario(request, settings, client_user, provider, bookable_service) -> Scenario:
+def scenario(request, settings, client_user, provider, bookable_service, staff_user) -> Scenario:
     # Rate limits would turn most examples into the same refusal; lift them so each reaches its form.
     settings.RATE_LIMITS = {scope: (10**9, window) for scope, (_, window) in settings.RATE_LIMITS.items()}
     if request.node.callspec.params["page"].needs_stripe:
@@ -436,6 +465,7 @@ def scenario(request, settings, client_user, provider, bookable_service) -> Scen
             "client": client_user,
             "provider": provider.user,
             "booking provider": bookable_service.provider.user,
+            "staff": staff_user,
         },
     )
 

@@ -1,4 +1,8 @@
+"""seed_demo: the demo people, bookings in every state, payouts in every state, months of history. Tests of
+the rest pass ``history_days=0``: history has its own test, and each of them would take seconds longer."""
+
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -9,7 +13,7 @@ from providers.models import Provider
 
 @pytest.mark.django_db
 def test_seed_demo_creates_staff_clients_and_providers_and_prints_logins(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     out = capsys.readouterr().out
     assert User.objects.get(email="admin@example.com").is_staff
@@ -22,10 +26,10 @@ def test_seed_demo_creates_staff_clients_and_providers_and_prints_logins(capsys)
 
 @pytest.mark.django_db
 def test_seed_demo_twice_changes_nothing(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
     counts = (User.objects.count(), Provider.objects.count())
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     assert (User.objects.count(), Provider.objects.count()) == counts
     assert "(exists)" in capsys.readouterr().out
@@ -38,7 +42,7 @@ def test_seed_demo_refuses_production(settings):
     settings.IS_PRODUCTION = True
 
     with pytest.raises(CommandError, match="refused in production"):
-        call_command("seed_demo")
+        call_command("seed_demo", history_days=0)
     assert not User.objects.exists()
 
 
@@ -50,7 +54,7 @@ def test_seed_demo_makes_bookings_in_every_state_through_the_emulator(
     from payments.models import Payment, Refund
 
     with django_capture_on_commit_callbacks(execute=True):  # the refund task runs after its commit
-        call_command("seed_demo")
+        call_command("seed_demo", history_days=0)
 
     states = set(Booking.objects.filter(client__email="client@example.com").values_list("status", flat=True))
     assert states == {"pending_payment", "expired", "confirmed", "cancelled", "completed"}
@@ -70,7 +74,7 @@ def test_seed_demo_makes_completed_sessions_with_payouts_paid_failed_waiting_and
     from payments.models import Payout
     from payments.namespace import booking_transfer_group
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     ready = Provider.objects.get(user__email="provider@example.com")
     lena = Provider.objects.get(user__email="lena@example.com")
@@ -104,7 +108,7 @@ def test_seed_demo_makes_completed_sessions_with_payouts_paid_failed_waiting_and
 def test_seed_demo_without_an_emulator_seeds_the_unpaid_states_and_says_so(capsys):
     from bookings.models import Booking
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     assert set(Booking.objects.values_list("status", flat=True)) == {"pending_payment", "expired"}
     assert "paid states skipped" in capsys.readouterr().out
@@ -112,7 +116,7 @@ def test_seed_demo_without_an_emulator_seeds_the_unpaid_states_and_says_so(capsy
 
 @pytest.mark.django_db
 def test_seed_demo_sets_up_one_providers_payouts_and_leaves_one_unfinished(stripe_emulator, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     ready = Provider.objects.get(user__email="provider@example.com")
     unfinished = Provider.objects.get(user__email="lena@example.com")
@@ -132,12 +136,12 @@ def test_seed_demo_sets_up_one_providers_payouts_and_leaves_one_unfinished(strip
 def test_seed_demo_twice_opens_no_second_payout_account_and_pays_nothing_twice(stripe_emulator, capsys):
     from payments.models import Payout
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
     accounts = set(stripe_emulator.state()["accounts"])
     payouts = set(Payout.objects.values_list("pk", "status"))
     capsys.readouterr()
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     assert set(stripe_emulator.state()["accounts"]) == accounts
     assert Provider.objects.get(user__email="provider@example.com").can_receive_payouts
@@ -152,7 +156,7 @@ def test_seed_demo_twice_opens_no_second_payout_account_and_pays_nothing_twice(s
 
 @pytest.mark.django_db
 def test_seed_demo_without_an_emulator_leaves_payouts_unset_and_says_so(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     assert not Provider.objects.exclude(stripe_account_id=None).exists()
     assert "payouts: skipped" in capsys.readouterr().out
@@ -169,8 +173,8 @@ def test_seed_demo_reviews_completed_sessions_so_ratings_come_from_reviews(strip
 
     from bookings.models import Booking, Review
 
-    call_command("seed_demo")
-    call_command("seed_demo")  # a second run writes no second review
+    call_command("seed_demo", history_days=0)
+    call_command("seed_demo", history_days=0)  # a second run writes no second review
 
     completed = Booking.objects.filter(status=Booking.Status.COMPLETED)
     reviews = Review.objects.select_related("provider")
@@ -187,3 +191,47 @@ def test_seed_demo_reviews_completed_sessions_so_ratings_come_from_reviews(strip
     assert "reviews: 3 written, 3 in all" in out
     assert "reviews: 0 written, 3 in all" in out
     assert "left to review" in out
+
+
+def test_seed_demo_history_spans_months_in_every_outcome_and_the_ledger_agrees_with_stripe(
+    stripe_emulator, capsys, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from bookings.models import Booking
+    from payments import history
+    from payments.ledger import ledger_check
+    from payments.models import Dispute, Payout, Refund
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", history_days=120)
+
+    past = Booking.objects.filter(client_notes=history.HISTORY_NOTE)
+    months = {(b.start_at.year, b.start_at.month) for b in past}
+    assert len(months) >= 4
+    assert all(b.end_at < timezone.now() - timedelta(days=13) for b in past)
+    assert {b.client.email for b in past} == {"client@example.com", "maria@example.com", "kenji@example.com"}
+    payouts = Payout.objects.filter(booking__in=past)
+    assert payouts.filter(status="paid").count() >= 20
+    assert all(
+        p.transfer_id and p.paid_at == p.due_at + timedelta(minutes=5) for p in payouts.filter(status="paid")
+    )
+    assert payouts.filter(status="cancelled").exists()  # refunded after a reported problem
+    assert payouts.filter(status="on_hold").exists()  # a problem still open
+    assert Refund.objects.filter(booking__in=past, reason="provider_cancelled", status="succeeded").exists()
+    assert Refund.objects.filter(booking__in=past, reason="dispute", status="succeeded").exists()
+    assert Dispute.objects.filter(booking__in=past, status="open").exists()
+    # Every charge, refund and transfer is a real object at the emulator, and our rows agree with them.
+    report = ledger_check(with_stripe=True)
+    assert report.checked >= past.count()
+    assert [m.problems for m in report.mismatches] == []
+    assert len(stripe_emulator.state()["transfers"]) == Payout.objects.exclude(transfer_id=None).count()
+    out = capsys.readouterr().out
+    assert re.search(r"history: \d+ past sessions with Priya Patel \(\d+ paid, \d+ refunded", out)
+
+    capsys.readouterr()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", history_days=120)
+
+    assert Booking.objects.filter(client_notes=history.HISTORY_NOTE).count() == past.count()
+    assert "history: past sessions exist" in capsys.readouterr().out

@@ -13,7 +13,7 @@ from providers.selectors import provider_search
 
 @pytest.mark.django_db
 def test_seed_demo_lists_thirty_providers_across_categories_cities_and_zones(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     listed = list(provider_search())
     assert len(listed) >= 30
@@ -27,10 +27,10 @@ def test_seed_demo_lists_thirty_providers_across_categories_cities_and_zones(cap
 
 @pytest.mark.django_db
 def test_seed_demo_twice_leaves_providers_as_they_were(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
     before = {p.pk: (p.services.count(), p.availability_rules.count()) for p in Provider.objects.all()}
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     after = {p.pk: (p.services.count(), p.availability_rules.count()) for p in Provider.objects.all()}
     assert after == before
@@ -39,7 +39,7 @@ def test_seed_demo_twice_leaves_providers_as_they_were(capsys):
 
 @pytest.mark.django_db
 def test_seeded_providers_have_portraits_that_differ_and_survive_a_reseed(settings):
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
     photos = {p.pk: p.photo.name for p in Provider.objects.all()}
 
     assert all(photos.values())
@@ -52,18 +52,18 @@ def test_seeded_providers_have_portraits_that_differ_and_survive_a_reseed(settin
         contents.add(data)
     assert len(contents) >= 25  # thirty providers, (nearly) thirty faces
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     assert {p.pk: p.photo.name for p in Provider.objects.all()} == photos  # kept, not replaced
 
 
 @pytest.mark.django_db
 def test_seed_demo_gives_a_portrait_to_a_provider_seeded_before_portraits_existed():
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
     priya = Provider.objects.get(user__email="provider@example.com")
     Provider.objects.filter(pk=priya.pk).update(photo="")
 
-    call_command("seed_demo")
+    call_command("seed_demo", history_days=0)
 
     priya.refresh_from_db()
     assert priya.photo.name.startswith("providers/photos/")

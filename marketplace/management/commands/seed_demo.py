@@ -9,7 +9,7 @@ from django.db import transaction
 
 from bookings.demo import seed_demo_bookings, seed_demo_reviews
 from marketplace.models import User
-from payments.demo import seed_demo_payout_accounts, seed_demo_payouts
+from payments.demo import HISTORY_DAYS, seed_demo_history, seed_demo_payout_accounts, seed_demo_payouts
 from providers.demo import demo_portrait
 from providers.models import Category, Provider
 from providers.services import (
@@ -379,14 +379,20 @@ def demo_logins_text() -> str:
 class Command(BaseCommand):
     help = (
         "Create demo users, 30 providers with services and hours, bookings in every state, and completed "
-        "sessions with payouts paid, failed, waiting and held. "
+        "sessions with payouts paid, failed, waiting and held, and six months of past sessions. "
         "Safe to run repeatedly; never in production."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--force", action="store_true", help="Run even when DJANGO_ENV=production.")
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=HISTORY_DAYS,
+            help=f"How many days of past sessions to make (default {HISTORY_DAYS}; 0 for none).",
+        )
 
-    def handle(self, *args, force: bool = False, **options) -> None:
+    def handle(self, *args, force: bool = False, history_days: int = HISTORY_DAYS, **options) -> None:
         if settings.IS_PRODUCTION and not force:
             raise CommandError("seed_demo creates accounts with a published password: refused in production.")
         steps = [("staff user", [STAFF]), ("clients", CLIENTS), ("providers", PROVIDER_USERS)]
@@ -419,7 +425,15 @@ class Command(BaseCommand):
             unfinished=unfinished,
             say=self.stdout.write,
         )
-        # Last: it reviews the sessions every step above completed, so ratings come from reviews.
+        # Its release of due payouts must not send the demo payouts above before their own step.
+        seed_demo_history(
+            provider=ready,
+            clients=list(User.objects.filter(email__in=[email for email, _, _ in CLIENTS]).order_by("pk")),
+            staff=User.objects.get(email=STAFF[0]),
+            say=self.stdout.write,
+            days=history_days,
+        )
+        # Last: it reviews the sessions every step above completed (history too): ratings come from reviews.
         seed_demo_reviews(
             clients=[User.objects.get(email=email) for email, _, _ in CLIENTS],
             say=self.stdout.write,
