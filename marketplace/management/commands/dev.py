@@ -18,6 +18,7 @@ import requests
 from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m"]
 RESET = "\033[0m"
@@ -102,9 +103,10 @@ class Command(BaseCommand):
         except (KeyboardInterrupt, subprocess.CalledProcessError):
             self._stop_all(running)
             raise
-        self.stdout.write(
-            f"Serving on http://{addr.replace('127.0.0.1', 'localhost')}/ — Ctrl-C stops everything."
-        )
+        base = f"http://{addr.replace('127.0.0.1', 'localhost')}"
+        self.stdout.write(f"Serving on {base}/ — Ctrl-C stops everything.")
+        # No mail server in development: every email is kept in the outbox and shown there as sent.
+        self.stdout.write(f"Emails sent (staff login): {base}{reverse('notifications:outbox')}")
 
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
