@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -326,3 +327,31 @@ def test_times_in_messages_are_aware_and_the_invite_is_in_utc(confirmed):
     start = confirmed.start_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     assert f"DTSTART:{start}" in content
     assert timezone.is_aware(confirmed.start_at)
+
+
+# --- Duplicate webhooks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_emulators_duplicated_signed_webhooks_send_one_confirmation_each(
+    live_server, client_user, bookable_service, slot, stripe_emulator, settings
+):
+    # The emulator delivers every event twice, signed, to the running app; workers run tasks inline.
+    settings.SITE_URL = live_server.url
+    stripe_emulator.set_webhooks(url=live_server.url + reverse("payments:stripe_webhook"), duplicates=True)
+    booking = booking_create(client=client_user, service=bookable_service, start_at=slot)
+    payment = checkout_start(booking_id=booking.pk)
+
+    stripe_emulator.pay(payment.checkout_session_id)
+    deliveries = stripe_emulator.wait_for_deliveries(timeout=10)
+    payment_sync_from_session(session_id=payment.checkout_session_id)  # the success page, racing them
+
+    assert len([d for d in deliveries if d["status"] == "delivered"]) >= 2
+    confirmations = Notification.objects.filter(key__startswith="booking-confirmed")
+    assert sorted(confirmations.values_list("to_email", flat=True)) == sorted(
+        ["client@example.com", bookable_service.provider.user.email]
+    )
+    sent = sorted(
+        m.to[0] for m in mail.outbox if "Booking confirmed" in m.subject or "New booking" in m.subject
+    )
+    assert sent == sorted(["client@example.com", bookable_service.provider.user.email])  # each once
