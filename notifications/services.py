@@ -35,6 +35,11 @@ TIP = "tip"
 _PREFERENCE_FIELD = {REMINDER: "has_reminders_on", TIP: "has_tips_on"}
 
 
+def is_wanted(user: User, category: str) -> bool:
+    """Whether ``user`` receives messages of ``category`` (essentials always)."""
+    return getattr(user, _PREFERENCE_FIELD[category]) if category in _PREFERENCE_FIELD else True
+
+
 def notification_queue(
     *,
     key: str,
@@ -51,7 +56,7 @@ def notification_queue(
     existing = Notification.objects.filter(key=key).first()
     if existing:
         return existing
-    wants_it = getattr(recipient, _PREFERENCE_FIELD[category]) if category in _PREFERENCE_FIELD else True
+    wants_it = is_wanted(recipient, category)
     if category in _PREFERENCE_FIELD:
         context = {**context, "unsubscribe_url": unsubscribe_url(user=recipient, category=category)}
     message = message_render(template=template, recipient=recipient, context=context, attachments=attachments)

@@ -3,29 +3,29 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from notifications.models import Notification
-from notifications.services import REMINDER, TIP, preference_turn_off, unsubscribe_token_read
+from notifications.services import REMINDER, TIP, is_wanted, preference_turn_off, unsubscribe_token_read
 
 _CATEGORY_WORDS = {REMINDER: "session reminders", TIP: "tips"}
 
 
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """Works without logging in: the signed token says who and what. A GET only asks (mail scanners open
-    links), the button POSTs (with CSRF, like every form here)."""
+    links), the button POSTs (with CSRF, like every form here) and comes back to the GET, which then says
+    it is done."""
     found = unsubscribe_token_read(token)
     if found is None:
         return render(request, "notifications/unsubscribe.html", {"is_broken": True}, status=400)
     user, category = found
-    is_done = False
     if request.method == "POST":
         preference_turn_off(user=user, category=category)
-        is_done = True
+        return redirect("notifications:unsubscribe", token=token)
     return render(
         request,
         "notifications/unsubscribe.html",
-        {"email": user.email, "what": _CATEGORY_WORDS[category], "is_done": is_done},
+        {"email": user.email, "what": _CATEGORY_WORDS[category], "is_done": not is_wanted(user, category)},
     )
 
 

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from bookings.models import Booking
 from bookings.services import booking_create
-from tests.factories import TEST_PASSWORD, ServiceFactory, TimeOffFactory
+from tests.factories import TEST_PASSWORD, ServiceFactory, StaffFactory, TimeOffFactory
 from tests.fixtures.bookings import first_slot
 
 IN_CI = bool(os.environ.get("CI"))
@@ -105,9 +105,7 @@ class Page:
     """A page to attack: who asks, where, how, and the field names its form or query string reads."""
 
     name: str
-    persona: (
-        str  # "anonymous", "client", "provider" or "booking provider" (the provider of the client's booking)
-    )
+    persona: str  # "anonymous", "staff", "client", "provider" or "booking provider" (the client's booking's)
     method: str
     route: str  # the URL's name
     # From the scenario (below) to the URL's arguments, and to a fixed query string (for POSTs).
@@ -263,7 +261,31 @@ PAGES = [
         args=_booking,
         fields=("reason", "description"),
     ),
-    Page("account", "client", "post", "profile", fields=("name", "timezone"), plausible={"timezone": ZONES}),
+    Page(
+        "account",
+        "client",
+        "post",
+        "profile",
+        fields=("name", "timezone", "has_reminders_on", "has_tips_on"),
+        plausible={"timezone": ZONES},
+    ),
+    Page(
+        "unsubscribe",
+        "anonymous",
+        "post",
+        "notifications:unsubscribe",
+        args=lambda s: [_unsubscribe_token(s)],
+        fields=("confirm",),
+    ),
+    Page(
+        "unsubscribe page",
+        "anonymous",
+        "get",
+        "notifications:unsubscribe",
+        args=lambda s: [_unsubscribe_token(s)],
+        fields=("x",),
+    ),
+    Page("outbox", "staff", "get", "notifications:outbox", fields=("status", "page")),
     Page(
         "password change",
         "client",
@@ -373,6 +395,9 @@ NOT_FUZZED = {
     "payments:connect_express",
     "payments:stripe_webhook",
     "payments:stripe_connect_webhook",
+    # Staff only, no input but the ids in the path (their access tests: tests/notifications/).
+    "notifications:outbox_message",
+    "notifications:outbox_attachment",
 }
 
 
@@ -404,11 +429,18 @@ def scenario(request, settings, client_user, provider, bookable_service) -> Scen
         own_service=ServiceFactory(provider=provider),
         time_off=TimeOffFactory(provider=provider),
         users={
+            "staff": StaffFactory(),
             "client": client_user,
             "provider": provider.user,
             "booking provider": bookable_service.provider.user,
         },
     )
+
+
+def _unsubscribe_token(scenario: Scenario) -> str:
+    from notifications.services import REMINDER, unsubscribe_url
+
+    return unsubscribe_url(user=scenario.users["client"], category=REMINDER).rstrip("/").rsplit("/", 1)[1]
 
 
 @pytest.fixture

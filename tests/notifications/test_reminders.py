@@ -208,9 +208,9 @@ def test_the_unsubscribe_link_in_a_reminder_works_without_logging_in(confirmed, 
     assert "Stop session reminders?" in asked.content.decode()
     assert User.objects.get(pk=confirmed.client_id).has_reminders_on
 
-    done = anonymous.post(path)
+    done = anonymous.post(path, follow=True)
 
-    assert done.status_code == 200
+    assert done.redirect_chain == [(path, 302)]
     assert "no more session reminders" in done.content.decode()
     assert not User.objects.get(pk=confirmed.client_id).has_reminders_on
     assert User.objects.get(pk=confirmed.provider.user_id).has_reminders_on
