@@ -29,6 +29,9 @@ class Notification(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Extra email headers, e.g. List-Unsubscribe on reminders."
+    )
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="After a temporary failure: not retried before this time."

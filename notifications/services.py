@@ -57,8 +57,12 @@ def notification_queue(
     if existing:
         return existing
     wants_it = is_wanted(recipient, category)
+    headers: dict[str, str] = {}
     if category in _PREFERENCE_FIELD:
-        context = {**context, "unsubscribe_url": unsubscribe_url(user=recipient, category=category)}
+        link = unsubscribe_url(user=recipient, category=category)
+        context = {**context, "unsubscribe_url": link}
+        # Mail clients show their own "unsubscribe" for this; it opens the same confirming page.
+        headers["List-Unsubscribe"] = f"<{link}>"
     message = message_render(template=template, recipient=recipient, context=context, attachments=attachments)
     notification, created = Notification.objects.get_or_create(
         key=key,
@@ -68,6 +72,7 @@ def notification_queue(
             "body_text": message.text,
             "body_html": message.html,
             "attachments": message.attachments,
+            "headers": headers,
             "status": Notification.Status.PENDING if wants_it else Notification.Status.SKIPPED,
             "last_error": "" if wants_it else f"{recipient.email} turned {category} emails off",
         },
@@ -134,7 +139,11 @@ def _mime_part(attachment: dict[str, str]) -> MIMEBase:
 
 def _email_for(notification: Notification) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        notification.subject, notification.body_text, None, [notification.to_email]
+        notification.subject,
+        notification.body_text,
+        None,
+        [notification.to_email],
+        headers=notification.headers,
     )
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")

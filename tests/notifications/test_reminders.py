@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
@@ -201,6 +202,9 @@ def test_the_unsubscribe_link_in_a_reminder_works_without_logging_in(confirmed, 
     client_reminder = _reminders()[0]
     link = _unsubscribe_link(client_reminder.body_text)
     assert f'href="{link}"' in client_reminder.body_html
+    notification_send(notification_id=client_reminder.pk)
+    [email] = mail.outbox
+    assert email.extra_headers["List-Unsubscribe"] == f"<{link}>"
     path = link.removeprefix(settings.SITE_URL)
 
     asked = anonymous.get(path)  # opening the link (or a mail scanner) changes nothing
