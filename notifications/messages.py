@@ -94,4 +94,5 @@ def booking_reminder_notify(*, booking: Booking) -> None:
             template="notifications/booking_reminder.txt",
             context={"booking": booking, "party": party, "booking_url": url},
             category=REMINDER,
+            only_while_booking=(booking, Booking.Status.CONFIRMED),
         )

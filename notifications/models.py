@@ -29,6 +29,14 @@ class Notification(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A reminder is only true while its booking is confirmed: if the booking is cancelled between queuing
+    # and sending (workers away for a while), the message is skipped rather than sent.
+    booking = models.ForeignKey(
+        "bookings.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    booking_status_required = models.CharField(
+        max_length=20, blank=True, help_text="Sent only while the booking has this status; empty: always."
+    )
     headers = models.JSONField(
         default=dict, blank=True, help_text="Extra email headers, e.g. List-Unsubscribe on reminders."
     )

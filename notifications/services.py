@@ -48,11 +48,14 @@ def notification_queue(
     context: dict[str, Any],
     attachments: list[dict[str, str]] | None = None,
     category: str = ESSENTIAL,
+    only_while_booking: tuple[Any, str] | None = None,
 ) -> Notification:
     """Render ``template`` (``notifications/<name>.txt``, first line the subject) for ``recipient`` and queue
     it. Idempotent per ``key``. Call inside the transaction that caused the message, so the words are held
     to the rows as they are when it is queued. A reminder or tip for someone who turned that kind off is
-    recorded as skipped (the key stays taken) and never sent."""
+    recorded as skipped (the key stays taken) and never sent. ``only_while_booking`` = (booking, status):
+    when the message goes out the booking must still have that status, or it is skipped (a reminder of a
+    session cancelled since)."""
     existing = Notification.objects.filter(key=key).first()
     if existing:
         return existing
@@ -73,6 +76,8 @@ def notification_queue(
             "body_html": message.html,
             "attachments": message.attachments,
             "headers": headers,
+            "booking": only_while_booking[0] if only_while_booking else None,
+            "booking_status_required": only_while_booking[1] if only_while_booking else "",
             "status": Notification.Status.PENDING if wants_it else Notification.Status.SKIPPED,
             "last_error": "" if wants_it else f"{recipient.email} turned {category} emails off",
         },
@@ -171,6 +176,13 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> N
             return
         if notification.next_attempt_at and notification.next_attempt_at > now:
             return  # backing off after a temporary failure
+        if notification.booking_status_required:
+            status = notification.booking.status if notification.booking else "deleted"
+            if status != notification.booking_status_required:
+                notification.status = Notification.Status.SKIPPED
+                notification.last_error = f"Not sent: the booking is now {status}."
+                notification.save(update_fields=["status", "last_error"])
+                return
         notification.attempts += 1
         try:
             _email_for(notification).send()

@@ -17,6 +17,7 @@ from marketplace.models import User
 from notifications.models import Notification
 from notifications.reminders import reminders_send
 from notifications.services import notification_send
+from payments.services import booking_cancel_with_refund
 from tests.payments.payout_helpers import paid_booking
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,22 @@ def test_a_cancelled_booking_is_not_reminded(confirmed):
 
     assert reminders_send(now=confirmed.start_at - timedelta(hours=1)) == 0
     assert _reminders() == []
+
+
+def test_a_reminder_still_waiting_when_the_booking_is_cancelled_is_not_sent(confirmed):
+    reminders_send(now=confirmed.start_at - timedelta(hours=3))
+    client_reminder, provider_reminder = _reminders()
+    notification_send(notification_id=provider_reminder.pk)  # went out while the booking stood
+    booking_cancel_with_refund(booking_id=confirmed.pk, actor=confirmed.client, by_client=True)
+
+    notification_send(notification_id=client_reminder.pk)  # the worker gets to it only now
+
+    client_reminder.refresh_from_db()
+    provider_reminder.refresh_from_db()
+    assert client_reminder.status == Notification.Status.SKIPPED
+    assert client_reminder.last_error == "Not sent: the booking is now cancelled."
+    assert provider_reminder.status == Notification.Status.SENT
+    assert [m.to for m in mail.outbox if m.subject.startswith("Reminder")] == [[provider_reminder.to_email]]
 
 
 def test_a_booking_made_after_its_reminder_moment_gets_no_reminder(confirmed):
