@@ -18,7 +18,7 @@ from notifications.calendar import booking_ics_uid
 from notifications.messages import booking_confirmed_notify
 from notifications.models import Notification
 from notifications.services import notification_send
-from payments.disputes import dispute_open
+from payments.disputes import Outcome, dispute_open, dispute_resolve
 from payments.models import Dispute, Payment, Payout, Refund
 from payments.payouts import payouts_release, session_complete
 from payments.services import (
@@ -355,3 +355,50 @@ def test_the_emulators_duplicated_signed_webhooks_send_one_confirmation_each(
         m.to[0] for m in mail.outbox if "Booking confirmed" in m.subject or "New booking" in m.subject
     )
     assert sent == sorted(["client@example.com", bookable_service.provider.user.email])  # each once
+
+
+def test_a_dispute_resolved_with_a_partial_refund_tells_both_their_amounts(confirmed, staff_user):
+    _complete(confirmed)
+    dispute = dispute_open(
+        booking_id=confirmed.pk,
+        opened_by=Dispute.OpenedBy.CLIENT,
+        actor=confirmed.client,
+        reason=Dispute.Reason.QUALITY,
+        now=confirmed.start_at + timedelta(hours=2),
+    )
+
+    dispute_resolve(dispute_id=dispute.pk, outcome=Outcome.SPLIT, actor=staff_user, refund_amount=2000)
+
+    client_message = _message(f"dispute-resolved-client-{dispute.pk}")
+    provider_message = _message(f"dispute-resolved-provider-{dispute.pk}")
+    refund = Refund.objects.get(booking=confirmed)
+    assert refund.status != Refund.Status.SUCCEEDED  # asked for, so the words say "we are refunding"
+    assert client_message.to_email == "client@example.com"
+    assert "We are refunding $20.00 to your card, part of what you paid" in client_message.body_text
+    assert _booking_url(confirmed) in client_message.body_text
+    assert provider_message.to_email == confirmed.provider.user.email
+    assert "The client was refunded $20.00. You receive $22.50" in provider_message.body_text
+
+
+# --- A payment that came too late -------------------------------------------------------------------------
+
+
+def test_a_payment_after_the_session_started_says_we_are_refunding_and_where_to_book_again(
+    client_user, bookable_service, slot, stripe_emulator
+):
+    booking = booking_create(client=client_user, service=bookable_service, start_at=slot)
+    payment = checkout_start(booking_id=booking.pk)
+    stripe_emulator.pay(payment.checkout_session_id)
+
+    with time_machine.travel(slot + timedelta(minutes=5), tick=True):
+        payment_sync_from_session(session_id=payment.checkout_session_id)
+
+    [message] = Notification.objects.filter(key__startswith="late-payment-refunded")
+    refund = Refund.objects.get(booking=booking)
+    assert refund.status != Refund.Status.SUCCEEDED
+    assert not Notification.objects.filter(key__startswith="booking-confirmed").exists()
+    assert message.to_email == "client@example.com"
+    assert message.subject == "Your payment arrived too late for your session: we are refunding it"
+    assert "We are refunding $45.00 in full" in message.body_text
+    assert _local(slot, "America/New_York") in message.body_text
+    assert f"{settings.SITE_URL}/p/gabi-guitar/" in message.body_text
