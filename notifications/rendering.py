@@ -11,6 +11,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
@@ -57,9 +58,10 @@ def message_render(
         rendered = text_template.render(Context(full_context, autoescape=False))
         subject, _, body = rendered.strip().partition("\n")
         subject = " ".join(subject.split())
-        text = body.strip() + "\n"
+        # The signature names the marketplace, as the HTML layout's header does.
+        text = f"{body.strip()}\n\n-- \n{SITE_NAME} · {settings.SITE_URL}\n"
         if context.get("unsubscribe_url"):
-            text += f"\n--\nDon't want these? Turn them off: {context['unsubscribe_url']}\n"
+            text += f"Don't want these? Turn them off: {context['unsubscribe_url']}\n"
         action_url = context.get("action_url") or context.get("booking_url") or ""
         html = render_to_string(
             "notifications/email.html",

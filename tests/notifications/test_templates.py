@@ -100,3 +100,11 @@ def test_the_cancel_invite_folds_long_lines_and_escapes_text(booking):
     assert all(len(line.encode()) <= 75 for line in lines)
     assert "SUMMARY:Guitar\\, theory\\; and \\\\ more" in attachment["content"]
     assert attachment["filename"] == "cancel.ics"
+
+
+def test_the_text_part_is_signed_with_the_marketplaces_name(booking, client_user):
+    message = message_render(
+        template="notifications/refund_succeeded.txt", recipient=client_user, context=_context(booking)
+    )
+
+    assert message.text.endswith(f"\n-- \nSessions Marketplace · {settings.SITE_URL}\n")
