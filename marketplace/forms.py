@@ -204,8 +204,16 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["name", "timezone"]
+        fields = ["name", "timezone", "has_reminders_on", "has_tips_on"]
         widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
+        labels = {
+            "has_reminders_on": "Email me a reminder before each session",
+            "has_tips_on": "Email me tips",
+        }
+        help_texts = {
+            "has_reminders_on": "Receipts and messages about your bookings and money always arrive.",
+            "has_tips_on": "Now and then, never advertising.",
+        }
 
 
 class PasswordResetRequestForm(RateLimitedFormMixin, PasswordResetForm):

@@ -62,6 +62,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("staff status"), default=False, help_text=_("Can log into the admin site.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Receipts and money messages always go; these two kinds can be turned off on the profile page.
+    has_reminders_on = models.BooleanField(
+        _("session reminders by email"), default=True, help_text=_("A reminder the day before each session.")
+    )
+    has_tips_on = models.BooleanField(
+        _("tips by email"), default=True, help_text=_("Occasional tips on getting more from the marketplace.")
+    )
     date_joined = models.DateTimeField(_("date joined"), default=now)
 
     objects = UserManager()

@@ -250,6 +250,9 @@ PAYOUT_HOLD_HOURS = env.int("PAYOUT_HOLD_HOURS", default=72)
 # A confirmed session nobody marks complete is completed by the system this long after its end, so the
 # provider's money never waits forever on a forgotten click.
 AUTO_COMPLETE_HOURS = env.int("AUTO_COMPLETE_HOURS", default=48)
+# Reminder emails go this many hours before a session (elapsed hours: a clock change in between moves
+# nothing). Recipients can turn them off on their profile.
+REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
 # Transfer attempts (with backoff, 1 minute doubling to 2 hours) before a payout is failed and admins told.
 PAYOUT_MAX_ATTEMPTS = env.int("PAYOUT_MAX_ATTEMPTS", default=8)
 CANCELLATION_FULL_REFUND_HOURS = env.int("CANCELLATION_FULL_REFUND_HOURS", default=24)
@@ -379,6 +382,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.process_webhooks_task",
         "schedule": 120.0,
         "options": {"expires": 120.0},
+    },
+    # Reminders before sessions; each booking once, however the job runs (notifications/reminders.py).
+    "send-reminders": {
+        "task": "notifications.tasks.send_reminders_task",
+        "schedule": 10 * 60.0,
+        "options": {"expires": 10 * 60.0},
     },
     "resend-notifications": {
         "task": "notifications.tasks.notifications_resend_pending_task",

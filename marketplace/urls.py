@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("providers.urls")),
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -4,7 +4,9 @@ Everything in the project sends mail through Django's email API (``send_mail``, 
 transport is a setting: the console in development, ``locmem`` in tests, and this backend in production.
 """
 
+import base64
 import logging
+import smtplib
 from collections.abc import Sequence
 from email.utils import formataddr, parseaddr
 
@@ -14,6 +16,23 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
 logger = logging.getLogger(__name__)
+
+
+class EmailRejected(Exception):
+    """The mail service refused this message for good (a bad address, a blocked recipient): sending it
+    again cannot help, so the outbox stops retrying and shows it in the admin."""
+
+
+def _is_permanent(error: Exception) -> bool:
+    """Resend answers 4xx for a message it will never accept; 429 (rate limit) and 409 (the same
+    idempotency key still in flight) pass, and so do 5xx and network errors."""
+    if isinstance(error, resend.exceptions.ResendError):
+        try:
+            status = int(error.code)
+        except (TypeError, ValueError):
+            return False
+        return 400 <= status < 500 and status not in (409, 429)
+    return isinstance(error, smtplib.SMTPRecipientsRefused)
 
 
 def _address(value: str) -> str:
@@ -37,12 +56,19 @@ class ResendEmailBackend(BaseEmailBackend):
         resend.api_url = self.api_url
         sent = 0
         for message in email_messages:
+            key = getattr(message, "idempotency_key", None)
             try:
-                resend.Emails.send(self._params(message))
-            except Exception:
+                resend.Emails.send(
+                    self._params(message),  # type: ignore[arg-type]  # a plain dict of SendParams' keys
+                    {"idempotency_key": key} if key else None,
+                )
+            except Exception as error:
                 logger.exception("Resend refused a message to %s", message.to)
-                if not self.fail_silently:
-                    raise
+                if self.fail_silently:
+                    continue
+                if _is_permanent(error):
+                    raise EmailRejected(str(error)) from error
+                raise
             else:
                 sent += 1
         return sent
@@ -64,6 +90,26 @@ class ResendEmailBackend(BaseEmailBackend):
             for content, mimetype in message.alternatives:
                 if mimetype == "text/html":
                     params["html"] = content
+        if message.attachments:
+            params["attachments"] = [self._attachment(a) for a in message.attachments]
         if message.extra_headers:
             params["headers"] = {str(k): str(v) for k, v in message.extra_headers.items()}
         return params
+
+    @staticmethod
+    def _attachment(attachment) -> dict:
+        """Resend takes each file as base64 ``content`` with its name and type."""
+        if isinstance(attachment, tuple):  # (filename, content, mimetype), what EmailMessage.attach stores
+            filename, content, mimetype = attachment
+        else:  # a MIMEBase part
+            filename = attachment.get_filename() or "attachment"
+            content = attachment.get_payload(decode=True)
+            mimetype = attachment.get_content_type()
+            if attachment.get_param("method"):  # a calendar invite: clients need its method
+                mimetype += f"; method={attachment.get_param('method')}"
+        raw = content.encode() if isinstance(content, str) else content
+        return {
+            "filename": filename,
+            "content": base64.b64encode(raw).decode(),
+            "content_type": mimetype or "application/octet-stream",
+        }

@@ -11,6 +11,9 @@ class Notification(models.Model):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        # Queued for someone who turned this kind of message off: kept so the key stays taken and the admin
+        # shows why nothing went out.
+        SKIPPED = "skipped", _("Skipped (turned off by the recipient)")
 
     key = models.CharField(
         max_length=200, unique=True, help_text="What this message is about, e.g. booking-confirmed-client-42."
@@ -18,9 +21,29 @@ class Notification(models.Model):
     to_email = models.EmailField()
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    attachments = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{filename, content_type, content}]: text attachments such as a calendar invite.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A reminder is only true while its booking is confirmed: if the booking is cancelled between queuing
+    # and sending (workers away for a while), the message is skipped rather than sent.
+    booking = models.ForeignKey(
+        "bookings.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    booking_status_required = models.CharField(
+        max_length=20, blank=True, help_text="Sent only while the booking has this status; empty: always."
+    )
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Extra email headers, e.g. List-Unsubscribe on reminders."
+    )
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="After a temporary failure: not retried before this time."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

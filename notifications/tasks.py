@@ -11,3 +11,10 @@ def notification_send_task(*, notification_id: int) -> None:
 @shared_task
 def notifications_resend_pending_task() -> None:
     notifications_resend_pending()
+
+
+@shared_task
+def send_reminders_task() -> None:
+    from notifications.reminders import reminders_send
+
+    reminders_send()

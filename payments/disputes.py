@@ -196,11 +196,20 @@ def _booking_url(booking: Booking) -> str:
 
 def _tell_parties_opened(booking: Booking, dispute: Dispute) -> None:
     context = {"booking": booking, "dispute": dispute, "booking_url": _booking_url(booking)}
+    # The client hears either way: "we received your report" when it was theirs, "we are looking into it"
+    # when their bank or our team opened it.
     if dispute.opened_by == Dispute.OpenedBy.CLIENT:
         notification_queue(
             key=f"dispute-received-client-{dispute.pk}",
             recipient=booking.client,
             template="notifications/dispute_received_client.txt",
+            context=context,
+        )
+    else:
+        notification_queue(
+            key=f"dispute-opened-client-{dispute.pk}",
+            recipient=booking.client,
+            template="notifications/dispute_opened_client.txt",
             context=context,
         )
     notification_queue(

@@ -126,6 +126,22 @@ def provider_payout_blocker(provider: Provider) -> str:
     return provider.payouts_blocked_reason or "Waiting for you to finish payout setup."
 
 
+def _payout_waiting_for_setup_notify(payout: Payout, *, reason: str) -> None:
+    """Tell the provider once per payout that it is due but waits for their Stripe onboarding."""
+    notification_queue(
+        key=f"payout-waiting-setup-{payout.pk}",
+        recipient=payout.provider.user,
+        template="notifications/payout_waiting_onboarding.txt",
+        context={
+            "booking": payout.booking,
+            "payout": payout,
+            "reason": reason,
+            "action_url": settings.SITE_URL + reverse("payments:connect_setup"),
+            "action_label": "Finish payout setup",
+        },
+    )
+
+
 def _payout_blocker(payout: Payout) -> str:
     if payout.is_held:
         return payout.held_note or "Held by our team while something is checked."
@@ -295,6 +311,8 @@ def payouts_release(
                         _payout_set_status(payout, to=Payout.Status.ON_HOLD, reason=blocker)
                         payout.hold_reason = blocker
                         payout.save(update_fields=["status", "hold_reason", "updated_at"])
+                        if blocker == provider_payout_blocker(payout.provider):
+                            _payout_waiting_for_setup_notify(payout, reason=blocker)
                     summary.waiting += 1
                     continue
                 _payout_set_status(payout, to=Payout.Status.PROCESSING, reason="released")
@@ -445,7 +463,12 @@ def payout_apply_transfer(*, payout_id: int, transfer: gateway.Transfer) -> Payo
             key=f"payout-sent-{payout.pk}",
             recipient=payout.provider.user,
             template="notifications/payout_sent.txt",
-            context={"booking": booking, "payout": payout},
+            context={
+                "booking": booking,
+                "payout": payout,
+                "action_url": settings.SITE_URL + reverse("payments:payouts"),
+                "action_label": "See your payouts",
+            },
         )
         # A refund or chargeback that came while this transfer was on its way: take the difference back.
         payout_clawback(booking=booking)

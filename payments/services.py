@@ -41,6 +41,13 @@ from bookings.services import (
 from marketplace.audit import audit_record
 from marketplace.enqueue import enqueue_after_commit
 from marketplace.models import User
+from notifications.messages import (
+    booking_cancelled_notify,
+    booking_confirmed_notify,
+    booking_url,
+    checkout_expired_notify,
+    provider_page_url,
+)
 from notifications.services import admin_alert, notification_queue
 from payments import gateway
 from payments.connect import connect_on_account_updated
@@ -437,7 +444,7 @@ def _payment_fulfil(*, payment_id: int, session: gateway.CheckoutSession) -> Pay
             key=f"duplicate-payment-refunded-{payment.pk}",
             recipient=booking.client,
             template="notifications/duplicate_payment_refunded.txt",
-            context={"booking": booking, "payment": payment},
+            context={"booking": booking, "payment": payment, "booking_url": booking_url(booking)},
         )
         return payment
     too_late = _too_late_to_confirm(booking, now=now)
@@ -451,7 +458,13 @@ def _payment_fulfil(*, payment_id: int, session: gateway.CheckoutSession) -> Pay
             key=f"late-payment-refunded-{payment.pk}",
             recipient=booking.client,
             template="notifications/late_payment_refunded.txt",
-            context={"booking": booking, "payment": payment, "session_started": booking.start_at <= now},
+            context={
+                "booking": booking,
+                "payment": payment,
+                "session_started": booking.start_at <= now,
+                "action_url": provider_page_url(booking),
+                "action_label": "Pick another time",
+            },
         )
         return payment
     try:
@@ -472,11 +485,16 @@ def _payment_fulfil(*, payment_id: int, session: gateway.CheckoutSession) -> Pay
             key=f"slot-unavailable-refunded-{payment.pk}",
             recipient=booking.client,
             template="notifications/slot_unavailable_refunded.txt",
-            context={"booking": booking, "payment": payment},
+            context={
+                "booking": booking,
+                "payment": payment,
+                "action_url": provider_page_url(booking),
+                "action_label": "Pick another time",
+            },
         )
         return payment
     booking.refresh_from_db()
-    _notify_confirmed(booking)
+    booking_confirmed_notify(booking=booking)
     return payment
 
 
@@ -507,26 +525,10 @@ def _payment_release(*, payment_id: int, to: str, reason: str) -> Payment:
         and not still_payable
     ):
         booking_expire(booking_id=booking.pk, reason=reason)
+        booking.refresh_from_db()
+        if booking.status == Booking.Status.EXPIRED:
+            checkout_expired_notify(booking=booking, bank_failed=to == Payment.Status.FAILED)
     return payment
-
-
-def _notify_confirmed(booking: Booking) -> None:
-    context = {
-        "booking": booking,
-        "booking_url": settings.SITE_URL + reverse("bookings:detail", args=[booking.reference]),
-    }
-    notification_queue(
-        key=f"booking-confirmed-client-{booking.pk}",
-        recipient=booking.client,
-        template="notifications/booking_confirmed_client.txt",
-        context=context,
-    )
-    notification_queue(
-        key=f"booking-confirmed-provider-{booking.pk}",
-        recipient=booking.provider.user,
-        template="notifications/booking_confirmed_provider.txt",
-        context=context,
-    )
 
 
 # --- The checkout sweeper --------------------------------------------------------------------------------
@@ -627,14 +629,7 @@ def booking_cancel_with_refund(
             # A late cancellation keeps part of the price: the provider is owed their share of it, held like
             # a completed session's.
             payout_schedule(booking=booking, due_at=now + timedelta(hours=settings.PAYOUT_HOLD_HOURS))
-        context = {"booking": booking, "refund": refund, "cancelled_by": who}
-        for party, recipient in (("client", booking.client), ("provider", booking.provider.user)):
-            notification_queue(
-                key=f"booking-cancelled-{party}-{booking.pk}",
-                recipient=recipient,
-                template=f"notifications/booking_cancelled_{party}.txt",
-                context=context,
-            )
+        booking_cancelled_notify(booking=booking, refund=refund, cancelled_by=who)
     return booking, refund
 
 
@@ -955,7 +950,7 @@ def refund_apply(*, refund_id: int, stripe_refund: gateway.Refund) -> Refund:
                 key=f"refund-succeeded-{refund.pk}",
                 recipient=booking.client,
                 template="notifications/refund_succeeded.txt",
-                context={"booking": booking, "refund": refund},
+                context={"booking": booking, "refund": refund, "booking_url": booking_url(booking)},
             )
     return refund
 
@@ -998,7 +993,12 @@ def _refund_failure_announce(refund: Refund, *, booking: Booking, was_succeeded:
             key=f"refund-failed-{refund.pk}",
             recipient=booking.client,
             template="notifications/refund_failed.txt",
-            context={"booking": booking, "refund": refund, "was_succeeded": was_succeeded},
+            context={
+                "booking": booking,
+                "refund": refund,
+                "was_succeeded": was_succeeded,
+                "booking_url": booking_url(booking),
+            },
         )
 
 

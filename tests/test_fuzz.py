@@ -291,7 +291,31 @@ PAGES = [
         plausible={"action": st.sampled_from(["add", "remove"]), "next": st.just("/favourites/")},
     ),
     Page("favourites", "client", "get", "providers:favourites", fields=("page",)),
-    Page("account", "client", "post", "profile", fields=("name", "timezone"), plausible={"timezone": ZONES}),
+    Page(
+        "account",
+        "client",
+        "post",
+        "profile",
+        fields=("name", "timezone", "has_reminders_on", "has_tips_on"),
+        plausible={"timezone": ZONES},
+    ),
+    Page(
+        "unsubscribe",
+        "anonymous",
+        "post",
+        "notifications:unsubscribe",
+        args=lambda s: [_unsubscribe_token(s)],
+        fields=("confirm",),
+    ),
+    Page(
+        "unsubscribe page",
+        "anonymous",
+        "get",
+        "notifications:unsubscribe",
+        args=lambda s: [_unsubscribe_token(s)],
+        fields=("x",),
+    ),
+    Page("outbox", "staff", "get", "notifications:outbox", fields=("status", "page")),
     Page(
         "password change",
         "client",
@@ -431,6 +455,11 @@ NOT_FUZZED = {
     "payments:connect_express",
     "payments:stripe_webhook",
     "payments:stripe_connect_webhook",
+    # Staff only, no input but the ids in the path (their access tests: tests/notifications/).
+    "notifications:outbox_message",
+    "notifications:outbox_attachment",
+    # A redirect to the static SVG; it reads nothing from the request.
+    "favicon",
 }
 
 
@@ -468,6 +497,12 @@ def scenario(request, settings, client_user, provider, bookable_service, staff_u
             "staff": staff_user,
         },
     )
+
+
+def _unsubscribe_token(scenario: Scenario) -> str:
+    from notifications.services import REMINDER, unsubscribe_url
+
+    return unsubscribe_url(user=scenario.users["client"], category=REMINDER).rstrip("/").rsplit("/", 1)[1]
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ anything of Stripe's."""
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from bookings.services import booking_create
-from marketplace.context_processors import SITE_NAME
 from payments.models import Refund
 from payments.services import booking_cancel_with_refund
 from tests.payments.payout_helpers import paid_booking
@@ -31,7 +31,7 @@ def test_the_client_gets_a_receipt_of_the_charge_in_their_zone(as_client, paid):
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert SITE_NAME in body
+    assert settings.SITE_NAME in body
     assert paid.reference in body
     assert "Card payment" in body
     assert "$45.00" in body

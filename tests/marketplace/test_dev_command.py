@@ -135,6 +135,7 @@ def test_make_dev_serves_at_site_url_and_says_so_once_everything_is_up(tmp_path,
     banner = output[output.rindex("=" * 78) :]  # the last block: after every process's start-up lines
     assert f"Open {site_url}/" in banner
     assert f"Stripe emulator console: http://127.0.0.1:{emulator_port}/_emulator/" in banner
+    assert f"Emails sent (staff login): {site_url}/staff/outbox/" in banner
     assert "Up: stripe, web, worker, beat." in banner
     before_banner = output.split("=" * 78)[0]
     assert re.search(r"celery@\S+ ready\.", before_banner)  # the worker was working before the banner

@@ -193,6 +193,7 @@ def test_seed_demo_reviews_completed_sessions_so_ratings_come_from_reviews(strip
     assert "left to review" in out
 
 
+@pytest.mark.django_db
 def test_seed_demo_history_spans_months_in_every_outcome_and_the_ledger_agrees_with_stripe(
     stripe_emulator, capsys, django_capture_on_commit_callbacks
 ):

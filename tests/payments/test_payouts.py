@@ -173,7 +173,8 @@ def test_a_due_payout_becomes_one_transfer_to_the_provider(confirmed, stripe_emu
     assert transfer["transfer_group"] == booking_transfer_group(confirmed.pk)
     [request] = stripe_emulator.requests(method="POST", path="/v1/transfers")
     assert request["idempotency_key"] == stripe_key(f"payout-{payout.pk}")
-    assert any("on its way" in m.subject for m in mail.outbox if m.to == [confirmed.provider.user.email])
+    provider_mail = [m.subject for m in mail.outbox if m.to == [confirmed.provider.user.email]]
+    assert any("is in your Stripe account" in subject for subject in provider_mail)
 
 
 def test_a_provider_without_payouts_set_up_waits_with_the_reason_shown(

@@ -26,6 +26,7 @@ import requests
 from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 from marketplace.management.commands.seed_demo import demo_logins_text
 
@@ -223,6 +224,8 @@ class Command(BaseCommand):
             ]
         if "stripe" in running:
             lines.append(f"Stripe emulator console: {settings.STRIPE_API_BASE}/_emulator/")
+        # No mail server in development: every email is kept in the outbox and shown there as sent.
+        lines.append(f"Emails sent (staff login): {settings.SITE_URL}{reverse('notifications:outbox')}")
         if with_logins:
             lines.append(demo_logins_text())
         if late:
