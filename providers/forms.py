@@ -304,6 +304,19 @@ class SearchForm(forms.Form):
         for name in ("price_min", "price_max"):
             self.fields[name].widget.attrs.update({"inputmode": "decimal", "step": "1"})
 
+    def clean(self) -> dict:
+        super().clean()
+        data = self.cleaned_data
+        low, high = data.get("price_min"), data.get("price_max")
+        if low is not None and high is not None and low > high:
+            # Both go: a range that holds nothing would only ever say "0 providers" without saying why.
+            del data["price_min"], data["price_max"]
+            self.add_error(
+                "price_max",
+                f"The max price ({high}) is below the min price ({low}); the price range was not applied.",
+            )
+        return data
+
     def search_kwargs(self) -> dict:
         # An invalid field (say a price of "abc") is shown as an error and ignored; the others still apply.
         self.is_valid()

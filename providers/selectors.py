@@ -66,29 +66,37 @@ def provider_search(
     rating_min: Decimal | None = None,
     sort: str = "relevance",
 ) -> QuerySet[Provider]:
-    """Listed providers matching the filters, each annotated with ``from_price`` (cents, lowest active
-    service) and, for text searches, ``rank``. Prices are in cents; the price range keeps providers with at
-    least one active service inside it. Every filter runs on an index or a per-provider service lookup."""
-    active_services = Service.objects.filter(provider=OuterRef("pk"), is_active=True)
-    providers = (
-        Provider.objects.filter(is_listed=True)
-        .select_related("category")
-        .annotate(from_price=Subquery(active_services.order_by("price_amount").values("price_amount")[:1]))
-    )
+    """Listed providers matching the filters, each annotated with ``from_price`` and, for text searches,
+    ``rank``. Prices are in cents; the price range keeps providers with at least one active service inside
+    it, and ``from_price`` is then the lowest price *inside the range*: the price that made the provider
+    match, the one the card shows and the price sort orders by. Without a range it is the stored
+    ``price_from``.
+
+    Each sort has a partial index in the same column order (see ``Provider.Meta.indexes``), so a first page
+    without words reads twenty index entries instead of sorting every listed provider."""
+    providers = Provider.objects.filter(is_listed=True).select_related("category")
     query = _prefix_query(text)
     if query is not None:
         providers = providers.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
     if category_slug:
         providers = providers.filter(category__slug=category_slug)
     if city.strip():
-        providers = providers.filter(city__iexact=city.strip())
-    if price_min is not None or price_max is not None:
-        in_range = active_services
-        if price_min is not None:
-            in_range = in_range.filter(price_amount__gte=price_min)
+        # A prefix, so "Lond" finds London while typing; the city_prefix index serves it.
+        providers = providers.filter(city__istartswith=city.strip())
+    if price_min is None:
+        if price_max is not None:
+            # The stored lowest price is inside [0, max] exactly when some active service is: no subquery.
+            providers = providers.filter(price_from__lte=price_max)
+        providers = providers.annotate(from_price=F("price_from"))
+    else:
+        in_range = Service.objects.filter(
+            provider=OuterRef("pk"), is_active=True, price_amount__gte=price_min
+        ).order_by("price_amount")
         if price_max is not None:
             in_range = in_range.filter(price_amount__lte=price_max)
-        providers = providers.filter(Exists(in_range))
+        providers = providers.filter(Exists(in_range)).annotate(
+            from_price=Subquery(in_range.values("price_amount")[:1])
+        )
     if rating_min is not None:
         providers = providers.filter(rating_average__gte=rating_min)
 
@@ -98,6 +106,9 @@ def provider_search(
         "rating": [F("rating_average").desc(), F("rating_count").desc(), soonest, "pk"],
         "soonest": [soonest, F("rating_average").desc(), "pk"],
     }
+    if price_min is None:
+        # Same order, spelled with the stored column so the planner matches it to providers_listed_price.
+        orderings["price"] = [F("price_from").asc(), soonest, "pk"]
     if sort in orderings:
         return providers.order_by(*orderings[sort])
     if query is not None:
