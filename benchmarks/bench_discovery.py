@@ -239,6 +239,12 @@ def ensure_data(*, rebuild: bool, out: Callable[[str], None]) -> None:
         # What provider_reindex_search stores: the listed() definition, evaluated. The first version of this
         # builder never set it, so every search page it measured was empty.
         listed = Provider.objects.filter(pk__in=Provider.objects.listed().values("pk")).update(is_listed=True)
+        with connection.cursor() as cursor:
+            # provider_reindex_search stores the lowest active price beside is_listed; so does this.
+            cursor.execute(
+                "UPDATE providers_provider p SET price_from = (SELECT min(s.price_amount) "
+                "FROM providers_service s WHERE s.provider_id = p.id AND s.is_active)"
+            )
         if listed != providers_wanted:
             raise SystemExit(f"data: only {listed:,} of {providers_wanted:,} providers are listed")
     with connection.cursor() as cursor:

@@ -2,9 +2,12 @@
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import redis
@@ -15,6 +18,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    OrderBy,
     OuterRef,
     Q,
     QuerySet,
@@ -22,8 +26,10 @@ from django.db.models import (
     Value,
 )
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
+from marketplace.money import format_money
+from marketplace.templatetags.local_time import local_datetime
 from providers.models import Provider, Service
 from providers.services import SEARCH_CONFIG
 from providers.slots import (
@@ -101,7 +107,7 @@ def provider_search(
         providers = providers.filter(rating_average__gte=rating_min)
 
     soonest = F("next_available_at").asc(nulls_last=True)
-    orderings = {
+    orderings: dict[str, list[OrderBy | str]] = {
         "price": [F("from_price").asc(), soonest, "pk"],
         "rating": [F("rating_average").desc(), F("rating_count").desc(), soonest, "pk"],
         "soonest": [soonest, F("rating_average").desc(), "pk"],
@@ -115,6 +121,45 @@ def provider_search(
         return providers.order_by(F("rank").desc(), soonest, "pk")
     # Relevance without words: people who are well rated and free soon first.
     return providers.order_by(F("rating_average").desc(), soonest, "pk")
+
+
+@dataclass(frozen=True)
+class ProviderCard:
+    """One search result, every text already formatted: the card template only places strings."""
+
+    provider: Provider
+    url: str
+    price: str
+    rating: str
+    next_available_iso: str  # for <time datetime>; empty when there is no open time
+    next_available: str
+
+
+def provider_cards(*, providers: Iterable[Provider], currency: str) -> list[ProviderCard]:
+    """The page's result cards in one pass in Python (one per provider from ``provider_search``).
+
+    Built here rather than by template filters and an include per card: twenty cards through the template
+    engine (an include, an avatar include, ``url``, ``money`` and ``local_datetime`` each) cost about as much
+    as all of the page's SQL (docs/benchmarks.md). Times are in the active (viewer's) zone."""
+    cards = []
+    for provider in providers:
+        next_at = provider.next_available_at
+        price: int | None = provider.from_price  # type: ignore[attr-defined]  # annotated by provider_search
+        cards.append(
+            ProviderCard(
+                provider=provider,
+                url=reverse("providers:profile", args=[provider.slug]),
+                price=format_money(price, currency) if price is not None else "",
+                rating=(
+                    f"{provider.rating_average} / 5 ({provider.rating_count})"
+                    if provider.rating_count
+                    else "No reviews yet"
+                ),
+                next_available_iso=timezone.localtime(next_at).isoformat() if next_at else "",
+                next_available=local_datetime(next_at, "D j M, H:i") if next_at else "No open times",
+            )
+        )
+    return cards
 
 
 def listed_cities() -> list[str]:
@@ -175,9 +220,38 @@ def provider_checklist(*, provider: Provider) -> list[ChecklistItem]:
 
 
 @dataclass(frozen=True)
+class SlotChoice:
+    """One open start time as the slot picker shows it, every text in the viewer's zone."""
+
+    at: datetime
+    query: str  # the ``slot`` URL parameter: the local ISO time, URL-encoded
+    label: str  # "Monday 1 June, 09:00 CEST", for screen readers
+    clock: str  # "09:00"
+
+
+@dataclass(frozen=True)
 class SlotDay:
     day: date
     slots: list[datetime]
+
+    @cached_property
+    def choices(self) -> list[SlotChoice]:
+        """The day's slots with their texts, formatted in one pass: the day's name once, then one strftime
+        per slot. Through template filters (date, urlencode, local_datetime, time: four per slot, up to a
+        hundred slots) they were most of the profile page's cost (docs/benchmarks.md)."""
+        day_label = dateformat.format(self.day, "l j F")
+        choices = []
+        for slot in self.slots:
+            local = timezone.localtime(slot)
+            choices.append(
+                SlotChoice(
+                    at=slot,
+                    query=quote(local.isoformat(), safe="/"),
+                    label=f"{day_label}, {local:%H:%M} {local.tzname()}",
+                    clock=f"{local:%H:%M}",
+                )
+            )
+        return choices
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from providers.models import Provider, Service, TimeOff
 from providers.selectors import (
     active_services,
     listed_cities,
+    provider_cards,
     provider_checklist,
     provider_is_listed,
     provider_search,
@@ -243,6 +244,7 @@ def search(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "cards": provider_cards(providers=page.object_list, currency=settings.PLATFORM_CURRENCY),
             "query": query.urlencode(),
             "cities": listed_cities(),
             "platform_currency": settings.PLATFORM_CURRENCY,
@@ -284,6 +286,8 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
             "week": week,
             "picked": picked,
             "next_week_open": week is not None and week.next_start <= last_day,
+            # What every slot link of the week shares; each slot adds its own time (SlotChoice.query).
+            "slot_link_start": f"service={selected.pk}&week={first_day:%Y-%m-%d}&slot=" if selected else "",
         },
     )
 

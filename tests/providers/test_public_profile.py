@@ -123,6 +123,20 @@ def test_slot_links_carry_the_service_and_the_exact_time(anonymous, berlin_tutor
 
 
 @pytest.mark.django_db
+def test_slot_links_read_in_the_viewers_zone_and_pick_that_slot(anonymous, berlin_tutor):
+    anonymous.cookies["tz"] = "Asia/Tokyo"
+    service = berlin_tutor.services.get()
+
+    body = profile(anonymous).content.decode()
+    local = quote("2026-06-01T16:00:00+09:00")
+    link = f'href="?service={service.pk}&amp;week=2026-06-01&amp;slot={local}#times"'
+
+    assert f'{link} aria-label="Monday 1 June, 16:00 JST" data-testid="slot">16:00</a>' in body
+    picked = profile(anonymous, service=str(service.pk), week="2026-06-01", slot="2026-06-01T16:00:00+09:00")
+    assert picked.context["picked"] == datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
 def test_a_slot_that_is_not_open_is_not_shown_as_picked(anonymous, berlin_tutor):
     response = profile(anonymous, slot="2026-06-01T03:00:00+00:00")
 
