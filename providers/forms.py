@@ -8,7 +8,7 @@ from django.template.defaultfilters import filesizeformat
 
 from marketplace.timezones import timezone_choices
 from providers.models import AvailabilityRule, Category, Provider, Service
-from providers.selectors import SORTS
+from providers.selectors import SORTS, category_choices
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}  # what every browser shows; no SVG (it can carry script)
@@ -297,10 +297,7 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [
-            ("", "All categories"),
-            *Category.objects.order_by("name").values_list("slug", "name"),
-        ]
+        self.fields["category"].choices = [("", "All categories"), *category_choices()]
         for name in ("price_min", "price_max"):
             self.fields[name].widget.attrs.update({"inputmode": "decimal", "step": "1"})
 

@@ -2,11 +2,12 @@
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from typing import TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ from django.utils import dateformat, timezone
 
 from marketplace.money import format_money
 from marketplace.templatetags.local_time import local_datetime
-from providers.models import Provider, Service
+from providers.models import Category, Provider, Service
 from providers.services import SEARCH_CONFIG
 from providers.slots import (
     iter_service_slots,
@@ -47,6 +48,10 @@ SORTS = {
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 LISTED_CITIES_KEY = "providers:listed-cities"
+CATEGORY_CHOICES_KEY = "providers:category-choices"
+# The home page's search form, rendered: the same for every visitor, and most of that page's cost.
+HOME_SEARCH_FORM_KEY = "providers:home-search-form"
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
@@ -162,6 +167,24 @@ def provider_cards(*, providers: Iterable[Provider], currency: str) -> list[Prov
     return cards
 
 
+def through_cache(key: str, compute: Callable[[], T], *, timeout: int) -> T:
+    """``compute()``'s value, kept in the shared cache for ``timeout`` seconds (or until deleted).
+
+    Only a cache: with Redis away the value is computed each time rather than the page failing."""
+    try:
+        value = cache.get(key)
+    except redis.RedisError as error:
+        logger.warning("%s: cache unavailable (%s); computing it", key, error)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, timeout=timeout)
+        except redis.RedisError as error:
+            logger.warning("%s: cache unavailable (%s); not kept", key, error)
+    return value
+
+
 def listed_cities() -> list[str]:
     """Cities of listed providers, for the search form's suggestions."""
 
@@ -170,19 +193,20 @@ def listed_cities() -> list[str]:
         return sorted(cities.distinct()[:500], key=str.lower)
 
     # Shared by every web process through the cache; a new city shows up in suggestions within minutes.
-    # Only a cache: with Redis away, search computes the list itself rather than fail.
-    try:
-        cities = cache.get(LISTED_CITIES_KEY)
-    except redis.RedisError as error:
-        logger.warning("listed cities: cache unavailable (%s); computing them", error)
-        return compute()
-    if cities is None:
-        cities = compute()
-        try:
-            cache.set(LISTED_CITIES_KEY, cities, timeout=10 * 60)
-        except redis.RedisError as error:
-            logger.warning("listed cities: cache unavailable (%s); not kept", error)
-    return cities
+    return through_cache(LISTED_CITIES_KEY, compute, timeout=10 * 60)
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every category by name, for the search forms.
+
+    Kept in the shared cache and deleted whenever a category is saved or deleted (``providers.signals``),
+    so search never offers a stale list; the ten-minute limit only covers writes that send no signal (a
+    data migration, a raw ``update()``)."""
+
+    def compute() -> list[tuple[str, str]]:
+        return list(Category.objects.order_by("name").values_list("slug", "name"))
+
+    return through_cache(CATEGORY_CHOICES_KEY, compute, timeout=10 * 60)
 
 
 def provider_is_listed(*, provider: Provider) -> bool:

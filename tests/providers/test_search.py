@@ -374,3 +374,45 @@ def test_under_the_cap_the_count_is_exact(anonymous, monkeypatch):
 
     assert "25 providers" in body
     assert "25+" not in body
+
+
+# --- Cached category list and home search form: correct at once after a change ---------------------------
+
+
+@pytest.mark.django_db
+def test_a_new_category_is_offered_at_once_on_the_home_page_and_in_search(anonymous):
+    CategoryFactory(name="Tutoring", slug="tutoring")
+    assert "Tutoring" in anonymous.get(reverse("home")).content.decode()  # both caches now filled
+
+    CategoryFactory(name="Astronomy", slug="astronomy")
+
+    assert '<option value="astronomy">Astronomy</option>' in anonymous.get(reverse("home")).content.decode()
+    assert '<option value="astronomy">Astronomy</option>' in search_page(anonymous).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_renamed_or_deleted_category_leaves_the_forms_at_once(anonymous):
+    category = CategoryFactory(name="Tutoring", slug="tutoring")
+    anonymous.get(reverse("home"))
+    search_page(anonymous)
+
+    category.name = "Private tutoring"
+    category.save()
+    assert "Private tutoring" in anonymous.get(reverse("home")).content.decode()
+
+    category.delete()
+    assert "tutoring" not in anonymous.get(reverse("home")).content.decode().lower()
+    assert 'value="tutoring"' not in search_page(anonymous).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_home_page_renders_its_search_form_once_then_serves_it_from_the_cache(anonymous):
+    CategoryFactory(name="Tutoring", slug="tutoring")
+    anonymous.get(reverse("home"))
+
+    with CaptureQueriesContext(connection) as captured:
+        body = anonymous.get(reverse("home")).content.decode()
+
+    assert len(captured) == 0
+    assert 'name="q"' in body
+    assert '<option value="tutoring">Tutoring</option>' in body
