@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +32,7 @@ from providers.selectors import (
     provider_checklist,
     provider_is_listed,
     provider_search,
+    public_provider,
     service_slot_week,
 )
 from providers.services import (
@@ -255,7 +256,9 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def profile(request: HttpRequest, slug: str) -> HttpResponse:
-    provider = get_object_or_404(Provider.objects.select_related("category"), slug=slug, is_active=True)
+    provider = public_provider(slug=slug)
+    if provider is None:
+        raise Http404("No such provider.")
     offered = active_services(provider=provider)
     selected = next(
         (s for s in offered if str(s.pk) == request.GET.get("service")), offered[0] if offered else None
@@ -266,7 +269,12 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
     first_day: date = min(max(requested or today, today), last_day)
     week = (
         service_slot_week(
-            service=selected, first_day=first_day, viewer_zone=timezone.get_current_timezone(), today=today
+            service=selected,
+            first_day=first_day,
+            viewer_zone=timezone.get_current_timezone(),
+            today=today,
+            rules=provider.schedule_rules,  # type: ignore[attr-defined]
+            time_off=provider.schedule_time_off,  # type: ignore[attr-defined]
         )
         if selected
         else None
