@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from marketplace.models import User
 from providers.models import Category, Provider, Service
-from providers.selectors import providers_to_refresh
+from providers.selectors import provider_search, providers_to_refresh
 from providers.services import provider_refresh_next_available
 from providers.slots import register_busy_source, service_slots
 
@@ -388,6 +388,43 @@ def run(*, out: Callable[[str], None] = print) -> list[dict]:
         queries, sql_ms, total_ms = sql_share(client, url)
         out(f"{label:<40} {queries} queries, SQL {sql_ms:.1f} ms of {total_ms:.1f} ms")
     return results
+
+
+PLANNED = {
+    "no filters": {},
+    "a word, by price": {"text": "piano", "sort": "price"},
+    "category + price + soonest": {
+        "category_slug": "tutoring",
+        "price_min": 3000,
+        "price_max": 8000,
+        "sort": "soonest",
+    },
+    "a word, by relevance": {"text": "maths"},
+    "city prefix": {"city": "Lond"},
+}
+
+
+def explain(*, out: Callable[[str], None] = print) -> None:
+    """The search page's two provider queries (the bounded count and the first page) under EXPLAIN ANALYZE:
+    which scans they use and how long PostgreSQL took, to compare across data sizes."""
+    from providers.views import RESULTS_PER_PAGE, SEARCH_RESULTS_CAP
+
+    for label, filters in PLANNED.items():
+        results = provider_search(**filters)
+        for part, queryset in [
+            ("count", results.order_by().values("pk")[: SEARCH_RESULTS_CAP + 1]),
+            ("page", results[:RESULTS_PER_PAGE]),
+        ]:
+            plan = queryset.explain(analyze=True)
+            scans = sorted(
+                {
+                    " ".join(line.split("(")[0].split()[1:] if "->" in line else line.split("(")[0].split())
+                    for line in plan.splitlines()
+                    if "Scan" in line and "Bitmap Heap" not in line
+                }
+            )
+            took = next(line for line in plan.splitlines() if line.startswith("Execution Time"))
+            out(f"  {label:<28} {part:<6} {took.split(': ')[1]:>10}   {'; '.join(scans)}")
 
 
 def run_refresh_job(*, out: Callable[[str], None] = print) -> None:

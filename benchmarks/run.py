@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("latency", "refresh", "throughput")
+PARTS = ("latency", "explain", "refresh", "throughput")
 
 
 def main() -> None:
@@ -58,6 +58,9 @@ def main() -> None:
     bench_discovery.ensure_data(rebuild=args.rebuild, out=out)
     if "latency" not in skip:
         bench_discovery.run(out=out)
+    if "explain" not in skip:
+        out("search queries under EXPLAIN ANALYZE (execution time, scans):")
+        bench_discovery.explain(out=out)
     if "refresh" not in skip:
         bench_discovery.run_refresh_job(out=out)
     if "throughput" not in skip:
