@@ -21,6 +21,7 @@ import statistics
 import time as clock
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -390,7 +391,7 @@ def run(*, out: Callable[[str], None] = print) -> list[dict]:
     return results
 
 
-PLANNED = {
+PLANNED: dict[str, dict[str, Any]] = {
     "no filters": {},
     "a word, by price": {"text": "piano", "sort": "price"},
     "category + price + soonest": {
