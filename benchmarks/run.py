@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="drop and regenerate the benchmark data")
     parser.add_argument("--providers", type=int, default=10_000, help="listed providers in the data set")
     parser.add_argument("--skip", default="", help=f"comma-separated parts to skip: {', '.join(PARTS)}")
-    parser.add_argument("--seconds", type=int, default=10, help="seconds of load per throughput measurement")
+    parser.add_argument("--seconds", type=int, default=3, help="seconds of load per throughput slice")
     parser.add_argument("--rounds", type=int, default=2, help="throughput rounds per page")
     args = parser.parse_args()
     skip = {part for part in args.skip.split(",") if part}

@@ -2,9 +2,10 @@
 
 gunicorn (2 sync workers, the production server) serves the benchmark database; wrk
 (https://github.com/wg/wrk, Debian/Ubuntu: ``apt-get install wrk``, macOS: ``brew install wrk``) loads one
-page at a time with 4 connections. Each page is measured between two runs of the trivial view, and its figure
-is requests per second divided by the mean of those two: on a shared machine absolute figures swing with the
-neighbours' load, the ratio much less. A page answering anything but 200, or showing no result, fails the run.
+page at a time with 4 connections. Each round alternates short slices of the trivial view and the page, and
+its figure is the page's requests per second divided by the trivial view's over the same minutes: on a shared
+machine absolute figures swing with the neighbours' load, the ratio much less. A page answering anything but
+200, or showing no result, fails the run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PORT = int(os.environ.get("BENCH_PORT", "8108"))
 BASE = f"http://127.0.0.1:{PORT}"
 TRIVIAL = "/_bench/trivial/"
 WRK = shutil.which("wrk")
+SLICES = 4  # page slices per round, each between two trivial ones
 
 LUA = """
 paths = {%(paths)s}
@@ -128,15 +130,17 @@ def run(
             for label, paths, _marker in measured:
                 ratios, rates = [], []
                 for _ in range(rounds):
-                    before = _wrk([TRIVIAL], seconds, Path(workdir))
-                    rate = _wrk(paths, seconds, Path(workdir))
-                    after = _wrk([TRIVIAL], seconds, Path(workdir))
+                    # Short alternating slices, so a neighbour's burst of load falls on both about equally.
+                    page_rates, trivial_rates = [], []
+                    for _slice in range(SLICES):
+                        trivial_rates.append(_wrk([TRIVIAL], seconds, Path(workdir)))
+                        page_rates.append(_wrk(paths, seconds, Path(workdir)))
+                    trivial_rates.append(_wrk([TRIVIAL], seconds, Path(workdir)))
+                    rate = sum(page_rates) / len(page_rates)
+                    trivial = sum(trivial_rates) / len(trivial_rates)
                     rates.append(rate)
-                    ratios.append(rate / ((before + after) / 2))
-                    out(
-                        f"  {label:<38} {rate:8.1f} req/s, trivial {before:7.1f}/{after:7.1f} "
-                        f"-> ratio {ratios[-1]:.3f}"
-                    )
+                    ratios.append(rate / trivial)
+                    out(f"  {label:<38} {rate:8.1f} req/s, trivial {trivial:7.1f} -> ratio {ratios[-1]:.3f}")
                 results.append({"label": label, "rates": rates, "ratios": ratios})
     finally:
         os.killpg(server.pid, signal.SIGTERM)
