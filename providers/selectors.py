@@ -296,11 +296,16 @@ class SlotWeek:
         return any(day.slots for day in self.days)
 
 
+# What the profile page shows of a service (and books with): every field but timestamps and the provider.
+SERVICE_FIELDS = ("id", "title", "description", "duration_minutes", "price_amount", "currency", "location")
+
+
 def public_provider(*, slug: str) -> Provider | None:
-    """An active provider by slug for their public page, with their weekly rules and current and future time
-    off loaded in the same query (``schedule_rules``, ``schedule_time_off``: unsaved model instances built
-    from JSON arrays). The week of slots then needs no query of its own for them: two round trips fewer on
-    the most visited page after search (docs/benchmarks.md)."""
+    """An active provider by slug for their public page, with their active services (``public_services``,
+    cheapest first), weekly rules and current and future time off (``schedule_rules``,
+    ``schedule_time_off``) loaded in the same query, as model instances built from JSON arrays. The page and
+    its week of slots then need no query of their own for them: three round trips fewer on the most visited
+    page after search (docs/benchmarks.md)."""
     rules = AvailabilityRule.objects.filter(provider=OuterRef("pk")).values(
         row=JSONObject(weekday="weekday", start_time="start_time", end_time="end_time")
     )
@@ -309,14 +314,27 @@ def public_provider(*, slug: str) -> Provider | None:
     time_off = TimeOff.objects.filter(
         provider=OuterRef("pk"), end_date__gte=timezone.localdate() - timedelta(days=2)
     ).values(row=JSONObject(start_date="start_date", end_date="end_date"))
+    services = (
+        Service.objects.filter(provider=OuterRef("pk"), is_active=True)
+        .order_by("price_amount", "title")
+        .values(row=JSONObject(**{name: name for name in SERVICE_FIELDS}))
+    )
     provider = (
         Provider.objects.select_related("category")
-        .annotate(rule_rows=ArraySubquery(rules), time_off_rows=ArraySubquery(time_off))
+        .annotate(
+            rule_rows=ArraySubquery(rules),
+            time_off_rows=ArraySubquery(time_off),
+            service_rows=ArraySubquery(services),
+        )
         .filter(slug=slug, is_active=True)
         .first()
     )
     if provider is None:
         return None
+    # Cheapest first, as the page lists them; each knows its provider without another query.
+    provider.public_services = [  # type: ignore[attr-defined]
+        Service(provider=provider, **row) for row in provider.service_rows
+    ]
     provider.schedule_rules = [  # type: ignore[attr-defined]
         AvailabilityRule(
             provider=provider,
@@ -369,13 +387,6 @@ def service_slot_week(
         previous_start=None if first_day <= today else max(previous, today),
         next_start=first_day + timedelta(days=7),
     )
-
-
-def active_services(*, provider: Provider) -> list[Service]:
-    services = list(provider.services.filter(is_active=True).order_by("price_amount", "title"))
-    for service in services:
-        service.provider = provider
-    return services
 
 
 def providers_to_refresh(*, now: datetime | None = None, everyone: bool = False) -> list[int]:

@@ -26,7 +26,6 @@ from providers.forms import (
 )
 from providers.models import Provider, Service, TimeOff
 from providers.selectors import (
-    active_services,
     listed_cities,
     provider_cards,
     provider_checklist,
@@ -259,7 +258,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
     provider = public_provider(slug=slug)
     if provider is None:
         raise Http404("No such provider.")
-    offered = active_services(provider=provider)
+    offered: list[Service] = provider.public_services  # type: ignore[attr-defined]
     selected = next(
         (s for s in offered if str(s.pk) == request.GET.get("service")), offered[0] if offered else None
     )

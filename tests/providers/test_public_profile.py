@@ -214,7 +214,7 @@ def test_search_and_profiles_are_open_to_everyone(request, persona, berlin_tutor
 
 
 @pytest.mark.django_db
-def test_the_week_reads_hours_and_time_off_loaded_with_the_provider_in_three_queries(anonymous, berlin_tutor):
+def test_the_week_reads_hours_and_time_off_loaded_with_the_provider_in_two_queries(anonymous, berlin_tutor):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -227,8 +227,8 @@ def test_the_week_reads_hours_and_time_off_loaded_with_the_provider_in_three_que
     with CaptureQueriesContext(connection) as captured:
         response = profile(anonymous)
 
-    # The provider with their rules and time off, the services, then the bookings' busy time: no query
-    # for hours or time off of their own.
-    assert len(captured) == 3
+    # The provider with their services, rules and time off, then the bookings' busy time: no query for
+    # services, hours or time off of their own.
+    assert len(captured) == 2
     slots_per_day = [len(day.slots) for day in response.context["week"].days]
     assert slots_per_day == [3, 3, 0, 3, 3, 0, 0]  # 09:00, 09:30, 10:00 for an hour
