@@ -295,9 +295,13 @@ class SearchForm(forms.Form):
     rating = forms.ChoiceField(label="Rating", required=False, choices=RATING_CHOICES)
     sort = forms.ChoiceField(label="Sort by", required=False, choices=list(SORTS.items()))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, categories: list[tuple[str, str]] | None = None, **kwargs) -> None:
+        """``categories``: (slug, name) pairs when the caller has them already (see search_form_lists)."""
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "All categories"), *category_choices()]
+        self.fields["category"].choices = [
+            ("", "All categories"),
+            *(categories if categories is not None else category_choices()),
+        ]
         for name in ("price_min", "price_max"):
             self.fields[name].widget.attrs.update({"inputmode": "decimal", "step": "1"})
 

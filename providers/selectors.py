@@ -187,15 +187,19 @@ def through_cache(key: str, compute: Callable[[], T], *, timeout: int) -> T:
     return value
 
 
+def _listed_cities() -> list[str]:
+    cities = Provider.objects.filter(is_listed=True).order_by("city").values_list("city", flat=True)
+    return sorted(cities.distinct()[:500], key=str.lower)
+
+
 def listed_cities() -> list[str]:
     """Cities of listed providers, for the search form's suggestions."""
-
-    def compute() -> list[str]:
-        cities = Provider.objects.filter(is_listed=True).order_by("city").values_list("city", flat=True)
-        return sorted(cities.distinct()[:500], key=str.lower)
-
     # Shared by every web process through the cache; a new city shows up in suggestions within minutes.
-    return through_cache(LISTED_CITIES_KEY, compute, timeout=10 * 60)
+    return through_cache(LISTED_CITIES_KEY, _listed_cities, timeout=10 * 60)
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return list(Category.objects.order_by("name").values_list("slug", "name"))
 
 
 def category_choices() -> list[tuple[str, str]]:
@@ -204,11 +208,23 @@ def category_choices() -> list[tuple[str, str]]:
     Kept in the shared cache and deleted whenever a category is saved or deleted (``providers.signals``),
     so search never offers a stale list; the ten-minute limit only covers writes that send no signal (a
     data migration, a raw ``update()``)."""
+    return through_cache(CATEGORY_CHOICES_KEY, _category_choices, timeout=10 * 60)
 
-    def compute() -> list[tuple[str, str]]:
-        return list(Category.objects.order_by("name").values_list("slug", "name"))
 
-    return through_cache(CATEGORY_CHOICES_KEY, compute, timeout=10 * 60)
+def search_form_lists() -> tuple[list[tuple[str, str]], list[str]]:
+    """``category_choices()`` and ``listed_cities()`` for the search page, both read in one round trip to
+    the cache (each round trip is a wait for a sync web worker)."""
+    try:
+        found = cache.get_many([CATEGORY_CHOICES_KEY, LISTED_CITIES_KEY])
+    except redis.RedisError as error:
+        logger.warning("search lists: cache unavailable (%s); computing them", error)
+        return _category_choices(), _listed_cities()
+    categories = found.get(CATEGORY_CHOICES_KEY)
+    cities = found.get(LISTED_CITIES_KEY)
+    return (
+        categories if categories is not None else category_choices(),
+        cities if cities is not None else listed_cities(),
+    )
 
 
 def provider_is_listed(*, provider: Provider) -> bool:

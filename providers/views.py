@@ -26,12 +26,12 @@ from providers.forms import (
 )
 from providers.models import Provider, Service, TimeOff
 from providers.selectors import (
-    listed_cities,
     provider_cards,
     provider_checklist,
     provider_is_listed,
     provider_search,
     public_provider,
+    search_form_lists,
     service_slot_week,
 )
 from providers.services import (
@@ -231,7 +231,8 @@ def booking_settings(request: HttpRequest) -> HttpResponse:
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET or None)
+    categories, cities = search_form_lists()
+    form = SearchForm(request.GET or None, categories=categories)
     filters = form.search_kwargs() if form.is_bound else {}
     results = provider_search(**filters)
     paginator = CappedPaginator(results, RESULTS_PER_PAGE, cap=SEARCH_RESULTS_CAP)
@@ -246,7 +247,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "cards": provider_cards(providers=page.object_list, currency=settings.PLATFORM_CURRENCY),
             "query": query.urlencode(),
-            "cities": listed_cities(),
+            "cities": cities,
             "platform_currency": settings.PLATFORM_CURRENCY,
             # With a price range the card's price is the lowest one inside it (see provider_search): say so.
             "price_filtered": filters.get("price_min") is not None or filters.get("price_max") is not None,
