@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 
 from marketplace.forms import TimezoneField
 from providers.models import AvailabilityRule, Category, Provider, Service
-from providers.selectors import SORTS
+from providers.selectors import SORTS, category_choices
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}  # what every browser shows; no SVG (it can carry script)
@@ -314,14 +314,28 @@ class SearchForm(forms.Form):
     rating = forms.ChoiceField(label="Rating", required=False, choices=RATING_CHOICES)
     sort = forms.ChoiceField(label="Sort by", required=False, choices=list(SORTS.items()))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, categories: list[tuple[str, str]] | None = None, **kwargs) -> None:
+        """``categories``: (slug, name) pairs when the caller has them already (see search_form_lists)."""
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [
             ("", "All categories"),
-            *Category.objects.order_by("name").values_list("slug", "name"),
+            *(categories if categories is not None else category_choices()),
         ]
         for name in ("price_min", "price_max"):
             self.fields[name].widget.attrs.update({"inputmode": "decimal", "step": "1"})
+
+    def clean(self) -> dict:
+        super().clean()
+        data = self.cleaned_data
+        low, high = data.get("price_min"), data.get("price_max")
+        if low is not None and high is not None and low > high:
+            # Both go: a range that holds nothing would only ever say "0 providers" without saying why.
+            del data["price_min"], data["price_max"]
+            self.add_error(
+                "price_max",
+                f"The max price ({high}) is below the min price ({low}); the price range was not applied.",
+            )
+        return data
 
     def search_kwargs(self) -> dict:
         # An invalid field (say a price of "abc") is shown as an error and ignored; the others still apply.

@@ -2,11 +2,11 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Upper
 
 from marketplace.models import validate_timezone
@@ -111,6 +111,9 @@ class Provider(models.Model):
     # listed() evaluated and stored by provider_reindex_search: search filters on one column instead of
     # checking services and rules for every provider on every request.
     is_listed = models.BooleanField(default=False, editable=False)
+    # The lowest active service price (cents), stored by provider_reindex_search beside is_listed: the price
+    # sort and a price-less card read one column instead of a per-provider subquery over services.
+    price_from = models.PositiveIntegerField(null=True, blank=True, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
 
     # Payouts: the Stripe Connect Express account and its state as Stripe last reported it. Written only by
@@ -165,11 +168,38 @@ class Provider(models.Model):
         ordering = ["display_name"]
         indexes = [
             GinIndex(fields=["search_vector"], name="providers_provider_search_gin"),
-            # city__iexact compiles to UPPER(city) = UPPER(%s).
-            models.Index(Upper("city"), name="providers_provider_city_upper"),
+            # city__istartswith compiles to UPPER(city) LIKE UPPER('lond%'): a prefix LIKE can use a b-tree
+            # only with the pattern operator class (the database's collation is not C).
+            models.Index(
+                OpClass(Upper("city"), name="varchar_pattern_ops"), name="providers_provider_city_prefix"
+            ),
             models.Index(fields=["-rating_average", "-rating_count"], name="providers_provider_rating"),
+            # One partial index per search order, each matching its ORDER BY column for column, so the first
+            # page of listed providers is read from the front of an index instead of sorting all of them.
             models.Index(
                 fields=["next_available_at"], condition=Q(is_listed=True), name="providers_listed_soonest"
+            ),
+            models.Index(
+                F("rating_average").desc(),
+                F("next_available_at").asc(nulls_last=True),
+                "id",
+                condition=Q(is_listed=True),
+                name="providers_listed_relevance",
+            ),
+            models.Index(
+                "price_from",
+                F("next_available_at").asc(nulls_last=True),
+                "id",
+                condition=Q(is_listed=True),
+                name="providers_listed_price",
+            ),
+            models.Index(
+                F("rating_average").desc(),
+                F("rating_count").desc(),
+                F("next_available_at").asc(nulls_last=True),
+                "id",
+                condition=Q(is_listed=True),
+                name="providers_listed_rating",
             ),
         ]
         constraints = [

@@ -2,13 +2,17 @@
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
+from typing import TypeVar
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import redis
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.core.paginator import Page
@@ -17,17 +21,21 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    OrderBy,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
+from django.db.models.functions import JSONObject
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from marketplace.models import User
-from providers.models import Favourite, Provider, Service
+from marketplace.money import format_money
+from marketplace.templatetags.local_time import local_datetime
+from providers.models import AvailabilityRule, Category, Favourite, Provider, Service, TimeOff
 from providers.services import SEARCH_CONFIG
 from providers.slots import (
     iter_service_slots,
@@ -44,6 +52,10 @@ SORTS = {
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 LISTED_CITIES_KEY = "providers:listed-cities"
+CATEGORY_CHOICES_KEY = "providers:category-choices"
+# The home page's search form, rendered: the same for every visitor, and most of that page's cost.
+HOME_SEARCH_FORM_KEY = "providers:home-search-form"
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
@@ -69,38 +81,49 @@ def provider_search(
     rating_min: Decimal | None = None,
     sort: str = "relevance",
 ) -> QuerySet[Provider]:
-    """Listed providers matching the filters, each annotated with ``from_price`` (cents, lowest active
-    service) and, for text searches, ``rank``. Prices are in cents; the price range keeps providers with at
-    least one active service inside it. Every filter runs on an index or a per-provider service lookup."""
-    active_services = Service.objects.filter(provider=OuterRef("pk"), is_active=True)
-    providers = (
-        Provider.objects.filter(is_listed=True)
-        .select_related("category")
-        .annotate(from_price=Subquery(active_services.order_by("price_amount").values("price_amount")[:1]))
-    )
+    """Listed providers matching the filters, each annotated with ``from_price`` and, for text searches,
+    ``rank``. Prices are in cents; the price range keeps providers with at least one active service inside
+    it, and ``from_price`` is then the lowest price *inside the range*: the price that made the provider
+    match, the one the card shows and the price sort orders by. Without a range it is the stored
+    ``price_from``.
+
+    Each sort has a partial index in the same column order (see ``Provider.Meta.indexes``), so a first page
+    without words reads twenty index entries instead of sorting every listed provider."""
+    providers = Provider.objects.filter(is_listed=True).select_related("category")
     query = _prefix_query(text)
     if query is not None:
         providers = providers.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
     if category_slug:
         providers = providers.filter(category__slug=category_slug)
     if city.strip():
-        providers = providers.filter(city__iexact=city.strip())
-    if price_min is not None or price_max is not None:
-        in_range = active_services
-        if price_min is not None:
-            in_range = in_range.filter(price_amount__gte=price_min)
+        # A prefix, so "Lond" finds London while typing; the city_prefix index serves it.
+        providers = providers.filter(city__istartswith=city.strip())
+    if price_min is None:
+        if price_max is not None:
+            # The stored lowest price is inside [0, max] exactly when some active service is: no subquery.
+            providers = providers.filter(price_from__lte=price_max)
+        providers = providers.annotate(from_price=F("price_from"))
+    else:
+        in_range = Service.objects.filter(
+            provider=OuterRef("pk"), is_active=True, price_amount__gte=price_min
+        ).order_by("price_amount")
         if price_max is not None:
             in_range = in_range.filter(price_amount__lte=price_max)
-        providers = providers.filter(Exists(in_range))
+        providers = providers.filter(Exists(in_range)).annotate(
+            from_price=Subquery(in_range.values("price_amount")[:1])
+        )
     if rating_min is not None:
         providers = providers.filter(rating_average__gte=rating_min)
 
     soonest = F("next_available_at").asc(nulls_last=True)
-    orderings = {
+    orderings: dict[str, list[OrderBy | str]] = {
         "price": [F("from_price").asc(), soonest, "pk"],
         "rating": [F("rating_average").desc(), F("rating_count").desc(), soonest, "pk"],
         "soonest": [soonest, F("rating_average").desc(), "pk"],
     }
+    if price_min is None:
+        # Same order, spelled with the stored column so the planner matches it to providers_listed_price.
+        orderings["price"] = [F("price_from").asc(), soonest, "pk"]
     if sort in orderings:
         return providers.order_by(*orderings[sort])
     if query is not None:
@@ -109,27 +132,101 @@ def provider_search(
     return providers.order_by(F("rating_average").desc(), soonest, "pk")
 
 
+@dataclass(frozen=True)
+class ProviderCard:
+    """One search result, every text already formatted: the card template only places strings."""
+
+    provider: Provider
+    url: str
+    price: str
+    rating: str
+    next_available_iso: str  # for <time datetime>; empty when there is no open time
+    next_available: str
+
+
+def provider_cards(*, providers: Iterable[Provider], currency: str) -> list[ProviderCard]:
+    """The page's result cards in one pass in Python (one per provider from ``provider_search``).
+
+    Built here rather than by template filters and an include per card: twenty cards through the template
+    engine (an include, an avatar include, ``url``, ``money`` and ``local_datetime`` each) cost about as much
+    as all of the page's SQL (docs/benchmarks.md). Times are in the active (viewer's) zone."""
+    cards = []
+    for provider in providers:
+        next_at = provider.next_available_at
+        price: int | None = provider.from_price  # type: ignore[attr-defined]  # annotated by provider_search
+        cards.append(
+            ProviderCard(
+                provider=provider,
+                url=reverse("providers:profile", args=[provider.slug]),
+                price=format_money(price, currency) if price is not None else "",
+                rating=(
+                    f"{provider.rating_average} / 5 ({provider.rating_count})"
+                    if provider.rating_count
+                    else "No reviews yet"
+                ),
+                next_available_iso=timezone.localtime(next_at).isoformat() if next_at else "",
+                next_available=local_datetime(next_at, "D j M, H:i") if next_at else "No open times",
+            )
+        )
+    return cards
+
+
+def through_cache(key: str, compute: Callable[[], T], *, timeout: int) -> T:
+    """``compute()``'s value, kept in the shared cache for ``timeout`` seconds (or until deleted).
+
+    Only a cache: with Redis away the value is computed each time rather than the page failing."""
+    try:
+        value = cache.get(key)
+    except redis.RedisError as error:
+        logger.warning("%s: cache unavailable (%s); computing it", key, error)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, timeout=timeout)
+        except redis.RedisError as error:
+            logger.warning("%s: cache unavailable (%s); not kept", key, error)
+    return value
+
+
+def _listed_cities() -> list[str]:
+    cities = Provider.objects.filter(is_listed=True).order_by("city").values_list("city", flat=True)
+    return sorted(cities.distinct()[:500], key=str.lower)
+
+
 def listed_cities() -> list[str]:
     """Cities of listed providers, for the search form's suggestions."""
-
-    def compute() -> list[str]:
-        cities = Provider.objects.filter(is_listed=True).order_by("city").values_list("city", flat=True)
-        return sorted(cities.distinct()[:500], key=str.lower)
-
     # Shared by every web process through the cache; a new city shows up in suggestions within minutes.
-    # Only a cache: with Redis away, search computes the list itself rather than fail.
+    return through_cache(LISTED_CITIES_KEY, _listed_cities, timeout=10 * 60)
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return list(Category.objects.order_by("name").values_list("slug", "name"))
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every category by name, for the search forms.
+
+    Kept in the shared cache and deleted whenever a category is saved or deleted (``providers.signals``),
+    so search never offers a stale list; the ten-minute limit only covers writes that send no signal (a
+    data migration, a raw ``update()``)."""
+    return through_cache(CATEGORY_CHOICES_KEY, _category_choices, timeout=10 * 60)
+
+
+def search_form_lists() -> tuple[list[tuple[str, str]], list[str]]:
+    """``category_choices()`` and ``listed_cities()`` for the search page, both read in one round trip to
+    the cache (each round trip is a wait for a sync web worker)."""
     try:
-        cities = cache.get(LISTED_CITIES_KEY)
+        found = cache.get_many([CATEGORY_CHOICES_KEY, LISTED_CITIES_KEY])
     except redis.RedisError as error:
-        logger.warning("listed cities: cache unavailable (%s); computing them", error)
-        return compute()
-    if cities is None:
-        cities = compute()
-        try:
-            cache.set(LISTED_CITIES_KEY, cities, timeout=10 * 60)
-        except redis.RedisError as error:
-            logger.warning("listed cities: cache unavailable (%s); not kept", error)
-    return cities
+        logger.warning("search lists: cache unavailable (%s); computing them", error)
+        return _category_choices(), _listed_cities()
+    categories = found.get(CATEGORY_CHOICES_KEY)
+    cities = found.get(LISTED_CITIES_KEY)
+    return (
+        categories if categories is not None else category_choices(),
+        cities if cities is not None else listed_cities(),
+    )
 
 
 def provider_is_listed(*, provider: Provider) -> bool:
@@ -167,9 +264,38 @@ def provider_checklist(*, provider: Provider) -> list[ChecklistItem]:
 
 
 @dataclass(frozen=True)
+class SlotChoice:
+    """One open start time as the slot picker shows it, every text in the viewer's zone."""
+
+    at: datetime
+    query: str  # the ``slot`` URL parameter: the local ISO time, URL-encoded
+    label: str  # "Monday 1 June, 09:00 CEST", for screen readers
+    clock: str  # "09:00"
+
+
+@dataclass(frozen=True)
 class SlotDay:
     day: date
     slots: list[datetime]
+
+    @cached_property
+    def choices(self) -> list[SlotChoice]:
+        """The day's slots with their texts, formatted in one pass: the day's name once, then one strftime
+        per slot. Through template filters (date, urlencode, local_datetime, time: four per slot, up to a
+        hundred slots) they were most of the profile page's cost (docs/benchmarks.md)."""
+        day_label = dateformat.format(self.day, "l j F")
+        choices = []
+        for slot in self.slots:
+            local = timezone.localtime(slot)
+            choices.append(
+                SlotChoice(
+                    at=slot,
+                    query=quote(local.isoformat(), safe="/"),
+                    label=f"{day_label}, {local:%H:%M} {local.tzname()}",
+                    clock=f"{local:%H:%M}",
+                )
+            )
+        return choices
 
 
 @dataclass(frozen=True)
@@ -188,15 +314,85 @@ class SlotWeek:
         return any(day.slots for day in self.days)
 
 
+# What the profile page shows of a service (and books with): every field but timestamps and the provider.
+SERVICE_FIELDS = ("id", "title", "description", "duration_minutes", "price_amount", "currency", "location")
+
+
+def public_provider(*, slug: str) -> Provider | None:
+    """An active provider by slug for their public page, with their active services (``public_services``,
+    cheapest first), weekly rules and current and future time off (``schedule_rules``,
+    ``schedule_time_off``) loaded in the same query, as model instances built from JSON arrays. The page and
+    its week of slots then need no query of their own for them: three round trips fewer on the most visited
+    page after search (docs/benchmarks.md)."""
+    rules = AvailabilityRule.objects.filter(provider=OuterRef("pk")).values(
+        row=JSONObject(weekday="weekday", start_time="start_time", end_time="end_time")
+    )
+    # Time off that ended before yesterday cannot touch a week the page shows (it starts today at the
+    # earliest, and the slot walk looks one day either side for zone offsets).
+    time_off = TimeOff.objects.filter(
+        provider=OuterRef("pk"), end_date__gte=timezone.localdate() - timedelta(days=2)
+    ).values(row=JSONObject(start_date="start_date", end_date="end_date"))
+    services = (
+        Service.objects.filter(provider=OuterRef("pk"), is_active=True)
+        .order_by("price_amount", "title")
+        .values(row=JSONObject(**{name: name for name in SERVICE_FIELDS}))
+    )
+    provider = (
+        Provider.objects.select_related("category")
+        .annotate(
+            rule_rows=ArraySubquery(rules),
+            time_off_rows=ArraySubquery(time_off),
+            service_rows=ArraySubquery(services),
+        )
+        .filter(slug=slug, is_active=True)
+        .first()
+    )
+    if provider is None:
+        return None
+    # Cheapest first, as the page lists them; each knows its provider without another query.
+    provider.public_services = [  # type: ignore[attr-defined]
+        Service(provider=provider, **row) for row in provider.service_rows
+    ]
+    provider.schedule_rules = [  # type: ignore[attr-defined]
+        AvailabilityRule(
+            provider=provider,
+            weekday=row["weekday"],
+            start_time=time.fromisoformat(row["start_time"]),
+            end_time=time.fromisoformat(row["end_time"]),
+        )
+        for row in provider.rule_rows
+    ]
+    provider.schedule_time_off = [  # type: ignore[attr-defined]
+        TimeOff(
+            provider=provider,
+            start_date=date.fromisoformat(row["start_date"]),
+            end_date=date.fromisoformat(row["end_date"]),
+        )
+        for row in provider.time_off_rows
+    ]
+    return provider
+
+
 def service_slot_week(
-    *, service: Service, first_day: date, viewer_zone: ZoneInfo, today: date, now: datetime | None = None
+    *,
+    service: Service,
+    first_day: date,
+    viewer_zone: ZoneInfo,
+    today: date,
+    now: datetime | None = None,
+    rules: Iterable[AvailabilityRule] | None = None,
+    time_off: Iterable[TimeOff] | None = None,
 ) -> SlotWeek:
-    """Seven days of open slots, days and times in the viewer's zone, starting at ``first_day``."""
+    """Seven days of open slots, days and times in the viewer's zone, starting at ``first_day``. ``rules``
+    and ``time_off`` may come already loaded (see ``public_provider``); otherwise they are queried."""
     start = datetime.combine(first_day, datetime.min.time(), tzinfo=viewer_zone)
     end = datetime.combine(first_day + timedelta(days=7), datetime.min.time(), tzinfo=viewer_zone)
     busy = provider_busy_intervals(service.provider, start, end)
     by_day: dict[date, list[datetime]] = {first_day + timedelta(days=n): [] for n in range(7)}
-    for slot in iter_service_slots(service=service, start=start, end=end, now=now, busy=busy):
+    slots = iter_service_slots(
+        service=service, start=start, end=end, now=now, busy=busy, rules=rules, time_off=time_off
+    )
+    for slot in slots:
         by_day.setdefault(slot.astimezone(viewer_zone).date(), []).append(slot)
     previous = first_day - timedelta(days=7)
     return SlotWeek(
@@ -209,13 +405,6 @@ def service_slot_week(
         previous_start=None if first_day <= today else max(previous, today),
         next_start=first_day + timedelta(days=7),
     )
-
-
-def active_services(*, provider: Provider) -> list[Service]:
-    services = list(provider.services.filter(is_active=True).order_by("price_amount", "title"))
-    for service in services:
-        service.provider = provider
-    return services
 
 
 def providers_to_refresh(*, now: datetime | None = None, everyone: bool = False) -> list[int]:

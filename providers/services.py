@@ -232,11 +232,13 @@ def time_off_delete(*, time_off: TimeOff) -> None:
 
 def provider_reindex_search(*, provider_id: int) -> None:
     """Rebuild what search reads: the full-text document (name (A), headline and active service titles (B),
-    category and city (C), bio (D)) and ``is_listed`` (``Provider.objects.listed()``, stored). Idempotent."""
+    category and city (C), bio (D)), ``is_listed`` (``Provider.objects.listed()``, stored) and ``price_from``
+    (the lowest active service price). Idempotent."""
     provider = Provider.objects.select_related("category").get(pk=provider_id)
-    titles = " ".join(
-        Service.objects.filter(provider_id=provider_id, is_active=True).values_list("title", flat=True)
+    active = list(
+        Service.objects.filter(provider_id=provider_id, is_active=True).values_list("title", "price_amount")
     )
+    titles = " ".join(title for title, _price in active)
     category = provider.category.name if provider.category else ""
 
     def part(text: str, weight: str) -> SearchVector:
@@ -244,6 +246,7 @@ def provider_reindex_search(*, provider_id: int) -> None:
 
     Provider.objects.filter(pk=provider_id).update(
         is_listed=Provider.objects.listed().filter(pk=provider_id).exists(),
+        price_from=min((price for _title, price in active), default=None),
         search_vector=part(provider.display_name, "A")
         + part(f"{provider.headline} {titles}", "B")
         + part(f"{category} {provider.city}", "C")

@@ -1,10 +1,12 @@
 """Template helpers for provider pages: durations, the search form on the home page, the zone picker."""
 
 from django import template
-from django.utils.safestring import SafeString
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.forms import TimezoneSelect
 from providers.forms import SearchForm
+from providers.selectors import HOME_SEARCH_FORM_KEY, through_cache
 
 register = template.Library()
 
@@ -17,9 +19,19 @@ def duration(minutes: int) -> str:
     return f"{hours} h" if hours else f"{rest} min"
 
 
-@register.inclusion_tag("providers/includes/search_form.html")
-def provider_search_form(compact: bool = True) -> dict:
-    return {"form": SearchForm(), "compact": compact}
+@register.simple_tag
+def provider_search_form() -> SafeString:
+    """The home page's search form. Unbound, so the same for every visitor: rendered once and kept in the
+    shared cache until a category changes (providers.signals). Rendering it through the form's widget
+    templates was two thirds of the home page's cost (docs/benchmarks.md)."""
+
+    def render() -> str:
+        return render_to_string(
+            "providers/includes/search_form.html", {"form": SearchForm(), "compact": True}
+        )
+
+    # Safe: rendered by the template engine with autoescaping, then kept as is.
+    return mark_safe(through_cache(HOME_SEARCH_FORM_KEY, render, timeout=10 * 60))
 
 
 @register.simple_tag

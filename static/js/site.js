@@ -1,6 +1,26 @@
 // Small progressive enhancements; every page works without them.
 (function () {
   "use strict";
+  // Search filters fold behind a "Filters" button on phones, so the first results show on the first screen.
+  // The filters stay open when they hold an error the visitor has to see, and on any wider screen.
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".filters-toggle");
+    var filters = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!filters) return;
+    var phone = window.matchMedia("(max-width: 760px)");
+    function show(open) {
+      toggle.setAttribute("aria-expanded", String(open));
+      filters.hidden = !open;
+    }
+    toggle.hidden = false;
+    if (phone.matches && !filters.classList.contains("has-errors")) show(false);
+    toggle.addEventListener("click", function () { show(filters.hidden); });
+    phone.addEventListener("change", function (event) { if (!event.matches) show(true); });
+  });
+})();
+
+(function () {
+  "use strict";
   var root = document.documentElement;
   var zone;
   try {

@@ -117,3 +117,16 @@ def test_enqueuing_to_a_hung_broker_gives_up_within_seconds(app_on_private_redis
     assert not sender.is_alive(), "enqueuing to a hung broker still waits"
     assert time.monotonic() - started < 10
     assert "could not enqueue marketplace.tasks.heartbeat" in caplog.text
+
+
+def test_the_home_page_and_search_form_render_while_redis_is_down(anonymous, redis_down):
+    from tests.factories import CategoryFactory
+
+    CategoryFactory(name="Astronomy", slug="astronomy")  # the cache cannot be told: saving still works
+
+    home = anonymous.get(reverse("home"))
+    search = anonymous.get(reverse("providers:search"))
+
+    assert home.status_code == 200
+    assert '<option value="astronomy">Astronomy</option>' in home.content.decode()
+    assert '<option value="astronomy">Astronomy</option>' in search.content.decode()

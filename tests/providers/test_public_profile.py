@@ -1,12 +1,12 @@
 """The public profile at /p/<slug>/: bio, services, a week of open times in the viewer's zone."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
 
-from tests.factories import ServiceFactory, listed_provider
+from tests.factories import ServiceFactory, TimeOffFactory, listed_provider
 
 # Monday 1 June 2026, 06:00 UTC: 08:00 in Berlin, 02:00 in New York, 15:00 in Tokyo.
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
@@ -123,6 +123,20 @@ def test_slot_links_carry_the_service_and_the_exact_time(anonymous, berlin_tutor
 
 
 @pytest.mark.django_db
+def test_slot_links_read_in_the_viewers_zone_and_pick_that_slot(anonymous, berlin_tutor):
+    anonymous.cookies["tz"] = "Asia/Tokyo"
+    service = berlin_tutor.services.get()
+
+    body = profile(anonymous).content.decode()
+    local = quote("2026-06-01T16:00:00+09:00")
+    link = f'href="?service={service.pk}&amp;week=2026-06-01&amp;slot={local}#times"'
+
+    assert f'{link} aria-label="Monday 1 June, 16:00 JST" data-testid="slot">16:00</a>' in body
+    picked = profile(anonymous, service=str(service.pk), week="2026-06-01", slot="2026-06-01T16:00:00+09:00")
+    assert picked.context["picked"] == datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
 def test_a_slot_that_is_not_open_is_not_shown_as_picked(anonymous, berlin_tutor):
     response = profile(anonymous, slot="2026-06-01T03:00:00+00:00")
 
@@ -197,3 +211,24 @@ def test_search_and_profiles_are_open_to_everyone(request, persona, berlin_tutor
 
     assert browser.get(reverse("providers:search")).status_code == 200
     assert profile(browser).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_week_reads_hours_and_time_off_loaded_with_the_provider_in_two_queries(anonymous, berlin_tutor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from providers.services import time_off_create
+
+    # Wednesday off (Berlin dates); a time off that ended long ago changes nothing.
+    time_off_create(provider=berlin_tutor, start_date=date(2026, 6, 3), end_date=date(2026, 6, 3))
+    TimeOffFactory(provider=berlin_tutor, start_date=date(2026, 1, 5), end_date=date(2026, 1, 9))
+
+    with CaptureQueriesContext(connection) as captured:
+        response = profile(anonymous)
+
+    # The provider with their services, rules and time off, then the bookings' busy time: no query for
+    # services, hours or time off of their own.
+    assert len(captured) == 2
+    slots_per_day = [len(day.slots) for day in response.context["week"].days]
+    assert slots_per_day == [3, 3, 0, 3, 3, 0, 0]  # 09:00, 09:30, 10:00 for an hour

@@ -279,3 +279,140 @@ def test_the_number_of_queries_does_not_grow_with_the_results(anonymous):
     with_twenty = queries_for_a_page()
 
     assert with_twenty == with_five
+
+
+# --- The card agrees with the filter; bad ranges say so; cities by prefix; the bounded count --------------
+
+
+@pytest.mark.django_db
+def test_with_a_price_range_the_card_shows_and_the_sort_uses_the_price_inside_it(anonymous):
+    # From $30 overall, but only its $60 session is inside "from $50": the card must not read "From $30.00".
+    wide = listed_provider(display_name="Wide", services=(("Short", 3000), ("Long", 6000)))
+    narrow = listed_provider(display_name="Narrow", services=(("Only", 5500),))
+    listed_provider(display_name="Cheap", services=(("Short", 2000),))
+
+    response = search_page(anonymous, price_min="50", sort="price")
+
+    assert names(response.context["page"].object_list) == ["Narrow", "Wide"]
+    assert [p.from_price for p in response.context["page"].object_list] == [5500, 6000]
+    body = response.content.decode()
+    assert "$30.00" not in body
+    assert "$60.00" in body
+    assert "In your price range, from" in body
+    assert narrow.price_from == 5500
+    assert wide.price_from == 3000
+
+
+@pytest.mark.django_db
+def test_a_max_price_alone_keeps_the_lowest_price_and_needs_no_service_subquery():
+    low = listed_provider(display_name="Low", services=(("A", 2000), ("B", 9000)))
+    listed_provider(display_name="High", services=(("A", 9000),))
+
+    results = provider_search(price_max=5000, sort="price")
+
+    assert list(results) == [low]
+    assert results[0].from_price == 2000
+    assert "providers_service" not in str(results.query)
+
+
+@pytest.mark.django_db
+def test_a_min_price_above_the_max_says_so_and_is_not_applied(anonymous):
+    listed_provider(display_name="Anyone", services=(("A", 4000),))
+
+    response = search_page(anonymous, price_min="80", price_max="20")
+
+    body = response.content.decode()
+    assert "The max price (20) is below the min price (80); the price range was not applied." in body
+    assert names(response.context["page"].object_list) == ["Anyone"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["Lond", "lond", " LONDON ", "London"])
+def test_city_matches_a_prefix_of_the_name(typed):
+    in_london = listed_provider(display_name="Londoner", city="London")
+    listed_provider(display_name="Elsewhere", city="New London Town")
+
+    assert list(provider_search(city=typed)) == [in_london]
+
+
+@pytest.mark.django_db
+def test_the_stored_lowest_price_follows_service_changes():
+    provider = listed_provider(display_name="Changer", services=(("A", 3000), ("B", 5000)))
+    cheapest = provider.services.get(price_amount=3000)
+
+    set_active(cheapest, False)
+    provider.refresh_from_db()
+    assert provider.price_from == 5000
+
+    set_active(cheapest, True)
+    provider.refresh_from_db()
+    assert provider.price_from == 3000
+
+
+@pytest.mark.django_db
+def test_beyond_the_cap_the_count_says_so_and_pages_stop_at_the_cap(anonymous, monkeypatch):
+    monkeypatch.setattr("providers.views.SEARCH_RESULTS_CAP", 25)
+    for n in range(27):
+        listed_provider(display_name=f"Tutor {n:02}")
+
+    first = search_page(anonymous)
+    second = search_page(anonymous, page="2")
+
+    assert "25+ providers" in first.content.decode()
+    assert "Showing the first 25." in first.content.decode()
+    assert first.context["page"].paginator.num_pages == 2
+    assert len(second.context["page"].object_list) == 5
+
+
+@pytest.mark.django_db
+def test_under_the_cap_the_count_is_exact(anonymous, monkeypatch):
+    monkeypatch.setattr("providers.views.SEARCH_RESULTS_CAP", 25)
+    for n in range(25):
+        listed_provider(display_name=f"Tutor {n:02}")
+
+    body = search_page(anonymous).content.decode()
+
+    assert "25 providers" in body
+    assert "25+" not in body
+
+
+# --- Cached category list and home search form: correct at once after a change ---------------------------
+
+
+@pytest.mark.django_db
+def test_a_new_category_is_offered_at_once_on_the_home_page_and_in_search(anonymous):
+    CategoryFactory(name="Tutoring", slug="tutoring")
+    assert "Tutoring" in anonymous.get(reverse("home")).content.decode()  # both caches now filled
+
+    CategoryFactory(name="Astronomy", slug="astronomy")
+
+    assert '<option value="astronomy">Astronomy</option>' in anonymous.get(reverse("home")).content.decode()
+    assert '<option value="astronomy">Astronomy</option>' in search_page(anonymous).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_renamed_or_deleted_category_leaves_the_forms_at_once(anonymous):
+    category = CategoryFactory(name="Tutoring", slug="tutoring")
+    anonymous.get(reverse("home"))
+    search_page(anonymous)
+
+    category.name = "Private tutoring"
+    category.save()
+    assert "Private tutoring" in anonymous.get(reverse("home")).content.decode()
+
+    category.delete()
+    assert "tutoring" not in anonymous.get(reverse("home")).content.decode().lower()
+    assert 'value="tutoring"' not in search_page(anonymous).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_home_page_renders_its_search_form_once_then_serves_it_from_the_cache(anonymous):
+    CategoryFactory(name="Tutoring", slug="tutoring")
+    anonymous.get(reverse("home"))
+
+    with CaptureQueriesContext(connection) as captured:
+        body = anonymous.get(reverse("home")).content.decode()
+
+    assert len(captured) == 0
+    assert 'name="q"' in body
+    assert '<option value="tutoring">Tutoring</option>' in body
