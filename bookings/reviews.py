@@ -166,23 +166,41 @@ def review_set_hidden(*, review_id: int, is_hidden: bool, actor: User | None, re
 
 def provider_profile_reviews(provider: Provider, page_number: str | int | None) -> ProfileReviews:
     """What ``provider``'s profile shows of their visible reviews: a page of them and the stars breakdown.
-    Three queries however many reviews there are. Registered with ``providers.selectors``."""
+    Two queries however many reviews there are, none for a provider nobody has reviewed (their
+    ``rating_count``, kept in step with the reviews in the same transaction, says so). Registered with
+    ``providers.selectors``."""
+    if not provider.rating_count:
+        return ProfileReviews(
+            page=_reviews_paginator(provider, total=0).get_page(page_number),
+            breakdown=[(stars, 0) for stars in range(5, 0, -1)],
+        )
     counts = Review.objects.filter(provider=provider, is_hidden=False).aggregate(
         **{str(stars): Count("pk", filter=Q(rating=stars)) for stars in range(5, 0, -1)}
     )
     return ProfileReviews(
-        page=provider_reviews_page(provider, page_number),
+        page=provider_reviews_page(provider, page_number, total=sum(counts.values())),
         breakdown=[(stars, counts[str(stars)]) for stars in range(5, 0, -1)],
     )
 
 
-def provider_reviews_page(provider: Provider, page_number: str | int | None) -> Page:
-    """One page of ``provider``'s visible reviews, newest first, with each reviewer's name: two queries
-    (count and page) however many reviews there are. A page number out of range gives the last page."""
+def provider_reviews_page(
+    provider: Provider, page_number: str | int | None, *, total: int | None = None
+) -> Page:
+    """One page of ``provider``'s visible reviews, newest first, with each reviewer's name: the page's query,
+    plus a count unless the caller knows ``total``. A page number out of range gives the last page."""
+    return _reviews_paginator(provider, total=total).get_page(page_number)
+
+
+def _reviews_paginator(provider: Provider, *, total: int | None) -> Paginator:
     reviews = (
         Review.objects.filter(provider=provider, is_hidden=False)
         .select_related("client")
         .only("rating", "body", "reply", "replied_at", "created_at", "client__name", "client__email")
         .order_by("-created_at", "-pk")
     )
-    return Paginator(reviews, REVIEWS_PER_PAGE).get_page(page_number)
+    paginator = Paginator(reviews, REVIEWS_PER_PAGE)
+    if total is not None:
+        paginator.count = total  # a cached property: the count query is not run
+    if total == 0:
+        paginator.object_list = reviews.none()  # nothing to read: the page's query is not run either
+    return paginator
