@@ -326,7 +326,9 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
         row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
         booking = Booking.objects.select_for_update().get(pk=row.booking_id)
         payment = Payment.objects.select_for_update().get(pk=row.payment_id)
-        payout = Payout.objects.select_for_update().select_related("provider").get(pk=payout_id)
+        # Lock the payout row only (``of``): a plain FOR UPDATE would also lock the joined provider row, and
+        # every payout of one provider would then wait for the others' transactions in turn.
+        payout = Payout.objects.select_for_update(of=("self",)).select_related("provider").get(pk=payout_id)
         if payout.status != Payout.Status.PROCESSING:
             return
         blocker = _payout_blocker(payout)
@@ -408,7 +410,9 @@ def payout_apply_transfer(*, payout_id: int, transfer: gateway.Transfer) -> Payo
         row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
         booking = Booking.objects.select_for_update().get(pk=row.booking_id)
         Payment.objects.select_for_update().get(pk=row.payment_id)
-        payout = Payout.objects.select_for_update().select_related("provider__user").get(pk=payout_id)
+        payout = (
+            Payout.objects.select_for_update(of=("self",)).select_related("provider__user").get(pk=payout_id)
+        )
         if payout.transfer_id == transfer.id:
             return payout
         if payout.transfer_id is not None:
