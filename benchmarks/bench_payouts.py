@@ -50,7 +50,7 @@ import sys
 import threading
 import time as clock
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -161,12 +161,65 @@ def emulator_for_the_app(port: int | None = None) -> Iterator[EmulatorProcess]:
 
 
 @dataclass
+class Breakdown:
+    """Where the worker threads' time goes, summed over every job: SQL statements (their count and wall
+    time, commits included), the Stripe call, and the job as a whole."""
+
+    jobs: int = 0
+    job_seconds: float = 0.0
+    queries: int = 0
+    sql_seconds: float = 0.0
+    stripe_calls: int = 0
+    stripe_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, **amounts: float) -> None:
+        with self.lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    def count_sql(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = clock.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.add(queries=1, sql_seconds=clock.perf_counter() - started)
+
+    @contextmanager
+    def timing_stripe(self) -> Iterator[None]:
+        """Time every `gateway.transfer_create` the payout code makes."""
+        real = gateway.transfer_create
+
+        def timed(**kwargs: Any) -> gateway.Transfer:
+            started = clock.perf_counter()
+            try:
+                return real(**kwargs)
+            finally:
+                self.add(stripe_calls=1, stripe_seconds=clock.perf_counter() - started)
+
+        gateway.transfer_create = timed
+        try:
+            yield
+        finally:
+            gateway.transfer_create = real
+
+    def summary(self) -> str:
+        per = max(self.jobs, 1)
+        return (
+            f"per payout, on its worker thread: {self.job_seconds / per * 1000:.1f} ms in all, "
+            f"{self.queries / per:.1f} SQL statements taking {self.sql_seconds / per * 1000:.1f} ms, "
+            f"the Stripe call {self.stripe_seconds / max(self.stripe_calls, 1) * 1000:.1f} ms"
+        )
+
+
+@dataclass
 class WorkerThreads:
     """Threads taking jobs off a queue, as several Celery workers take tasks; each has its own database
     connection (closed when it stops) and, with `profile`, its own cProfile profiler."""
 
     count: int
     profile: bool = False
+    breakdown: Breakdown | None = None
     jobs: queue.Queue[Callable[[], None] | None] = field(default_factory=queue.Queue)
     errors: list[BaseException] = field(default_factory=list)
     profiles: list[cProfile.Profile] = field(default_factory=list)
@@ -181,17 +234,22 @@ class WorkerThreads:
         profiler = cProfile.Profile() if self.profile else None
         if profiler is not None:
             self.profiles.append(profiler)
+        breakdown = self.breakdown
         try:
-            while (job := self.jobs.get()) is not None:
-                try:
-                    if profiler is not None:
-                        profiler.runcall(job)
-                    else:
-                        job()
-                except BaseException as error:  # reported by the caller
-                    self.errors.append(error)
-                finally:
-                    self.jobs.task_done()
+            with connection.execute_wrapper(breakdown.count_sql) if breakdown else nullcontext():
+                while (job := self.jobs.get()) is not None:
+                    started = clock.perf_counter()
+                    try:
+                        if profiler is not None:
+                            profiler.runcall(job)
+                        else:
+                            job()
+                    except BaseException as error:  # reported by the caller
+                        self.errors.append(error)
+                    finally:
+                        if breakdown is not None:
+                            breakdown.add(jobs=1, job_seconds=clock.perf_counter() - started)
+                        self.jobs.task_done()
             self.jobs.task_done()
         finally:
             connection.close()
@@ -404,6 +462,7 @@ class Result:
     label: str
     count: int
     seconds: float
+    breakdown: Breakdown | None = None
 
     @property
     def rate(self) -> float:
@@ -453,9 +512,10 @@ def measure_release(
     *, count: int, workers: int, profile: bool = False
 ) -> tuple[Result, list[cProfile.Profile]]:
     """`payouts_release()` and every payout task it enqueues, until the last has run."""
-    pool = WorkerThreads(workers, profile=profile)
+    breakdown = Breakdown()
+    pool = WorkerThreads(workers, profile=profile, breakdown=breakdown)
     main_profile = cProfile.Profile() if profile else None
-    with payout_tasks_on(pool):
+    with payout_tasks_on(pool), breakdown.timing_stripe():
         started = clock.perf_counter()
         summary = main_profile.runcall(payouts_release) if main_profile else payouts_release()
         pool.jobs.join()
@@ -463,7 +523,7 @@ def measure_release(
     pool.stop()
     if summary.sent != count:
         raise BenchmarkFailed(f"the release sent {summary.sent} payouts, expected {count}")
-    return Result("release and execute", count, seconds), [
+    return Result("release and execute", count, seconds, breakdown), [
         *pool.profiles,
         *([main_profile] if main_profile else []),
     ]
@@ -549,6 +609,8 @@ def run(
         out(f"  {raw.label:<22} {raw.count:>6,} in {raw.seconds:7.1f} s  {raw.rate:8.1f} /s")
         release, profiles = measure_release(count=count, workers=workers, profile=profile)
         out(f"  {release.label:<22} {release.count:>6,} in {release.seconds:7.1f} s  {release.rate:8.1f} /s")
+        if release.breakdown is not None:
+            out(f"  {release.breakdown.summary()}")
         ratio = release.rate / raw.rate
         out(f"  ratio release / raw: {ratio:.2f} ({workers} worker threads, emulator in its own process)")
         verify(provider=service.provider, account=account, count=count, out=out)
