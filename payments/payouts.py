@@ -313,19 +313,25 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
     a repeated call is answered by Stripe from the same key; past the key window the transfer is looked
     for first. Holds are re-checked under the lock just before the call: never sent while one is set."""
     now = now or timezone.now()
-    claimed = Payout.objects.filter(
-        pk=payout_id, status=Payout.Status.PROCESSING, next_attempt_at__lte=now
-    ).update(
-        next_attempt_at=now + CLAIM_LEASE,
-        attempts=F("attempts") + 1,
-        first_attempt_at=Coalesce(F("first_attempt_at"), now),
-    )
-    if not claimed:
-        return
     with transaction.atomic():
-        row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
+        row = Payout.objects.only("booking_id", "payment_id").filter(pk=payout_id).first()
+        if row is None:
+            return
         booking = Booking.objects.select_for_update().get(pk=row.booking_id)
         payment = Payment.objects.select_for_update().get(pk=row.payment_id)
+        # The claim commits with the decision below, before Stripe is called, in the lock order (booking,
+        # payment, payout): one commit instead of two. A second task for this payout waits on the booking
+        # lock, then finds the lease taken and leaves; a worker dying before the commit leaves nothing
+        # claimed, so the next release run hands the payout out again at once.
+        claimed = Payout.objects.filter(
+            pk=payout_id, status=Payout.Status.PROCESSING, next_attempt_at__lte=now
+        ).update(
+            next_attempt_at=now + CLAIM_LEASE,
+            attempts=F("attempts") + 1,
+            first_attempt_at=Coalesce(F("first_attempt_at"), now),
+        )
+        if not claimed:
+            return
         # Lock the payout row only (``of``): a plain FOR UPDATE would also lock the joined provider row, and
         # every payout of one provider would then wait for the others' transactions in turn.
         payout = Payout.objects.select_for_update(of=("self",)).select_related("provider").get(pk=payout_id)
@@ -755,12 +761,16 @@ def _reversal_owed(*, reversal_id: int, error: str) -> None:
 def _payout_net_debt(payout: Payout) -> None:
     """Keep back from ``payout`` (being decided, its booking locked) what its provider owes from refused
     reversals, oldest first. Serialised on the provider's row, so two payouts never repay one debt twice."""
-    Provider.objects.select_for_update().get(pk=payout.provider_id)
-    owed = list(
-        PayoutReversal.objects.select_for_update()
-        .filter(provider_id=payout.provider_id, status=PayoutReversal.Status.OWED, recovered__lt=F("amount"))
-        .order_by("pk")
+    owing = PayoutReversal.objects.filter(
+        provider_id=payout.provider_id, status=PayoutReversal.Status.OWED, recovered__lt=F("amount")
     )
+    # Most providers owe nothing: look without the lock first, so their payouts do not queue on the provider's
+    # row. A debt recorded after this look is repaid by their next payout; any repayment still happens under
+    # the lock, on rows read again under it, so none is taken twice.
+    if not owing.exists():
+        return
+    Provider.objects.select_for_update().get(pk=payout.provider_id)
+    owed = list(owing.select_for_update().order_by("pk"))
     room = payout.amount - payout.debt_netted
     for reversal in owed:
         take = min(reversal.outstanding, room)
