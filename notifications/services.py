@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -31,14 +31,18 @@ def notification_queue(*, key: str, recipient: User, template: str, context: dic
             template, {**context, "recipient": recipient, "recipient_timezone": recipient.timezone}
         )
     subject, _, body = rendered.strip().partition("\n")
-    notification, created = Notification.objects.get_or_create(
-        key=key,
-        defaults={"to_email": recipient.email, "subject": subject.strip(), "body_text": body.strip() + "\n"},
-    )
-    if created:
-        from notifications.tasks import notification_send_task
+    # Not there a moment ago: insert, and only if someone else inserted it since, take theirs (get_or_create
+    # would look a second time first, a round trip per message for nothing).
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                key=key, to_email=recipient.email, subject=subject.strip(), body_text=body.strip() + "\n"
+            )
+    except IntegrityError:
+        return Notification.objects.get(key=key)
+    from notifications.tasks import notification_send_task
 
-        enqueue_after_commit(notification_send_task, notification_id=notification.pk)
+    enqueue_after_commit(notification_send_task, notification_id=notification.pk)
     return notification
 
 
