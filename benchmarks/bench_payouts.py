@@ -171,6 +171,7 @@ class Breakdown:
     sql_seconds: float = 0.0
     stripe_calls: int = 0
     stripe_seconds: float = 0.0
+    release_seconds: float = 0.0  # until payouts_release() returned (its tasks run meanwhile and after)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, **amounts: float) -> None:
@@ -208,7 +209,8 @@ class Breakdown:
         return (
             f"per payout, on its worker thread: {self.job_seconds / per * 1000:.1f} ms in all, "
             f"{self.queries / per:.1f} SQL statements taking {self.sql_seconds / per * 1000:.1f} ms, "
-            f"the Stripe call {self.stripe_seconds / max(self.stripe_calls, 1) * 1000:.1f} ms"
+            f"the Stripe call {self.stripe_seconds / max(self.stripe_calls, 1) * 1000:.1f} ms; "
+            f"payouts_release() itself returned after {self.release_seconds:.1f} s"
         )
 
 
@@ -463,10 +465,36 @@ class Result:
     count: int
     seconds: float
     breakdown: Breakdown | None = None
+    cpu_seconds: float = 0.0  # this process (client, app, worker threads), user + system
+    emulator_cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.count / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<22} {self.count:>6,} in {self.seconds:7.1f} s  {self.rate:8.1f} /s  CPU per item: "
+            f"{self.cpu_seconds / self.count * 1000:.1f} ms here, "
+            f"{self.emulator_cpu_seconds / self.count * 1000:.1f} ms in the emulator"
+        )
+
+
+@contextmanager
+def cpu_time(result_holder: dict[str, float], emulator: EmulatorProcess) -> Iterator[None]:
+    """CPU seconds this process and the emulator process spent inside the block (the machine is shared, so
+    wall time alone says little about where the work is)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def emulator_cpu() -> float:
+        fields = Path(f"/proc/{emulator.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    here, there = os.times(), emulator_cpu()
+    yield
+    after = os.times()
+    result_holder["cpu"] = after.user + after.system - here.user - here.system
+    result_holder["emulator_cpu"] = emulator_cpu() - there
 
 
 def measure_raw(
@@ -502,28 +530,33 @@ def measure_raw(
             idempotency_key=stripe_key(f"bench-raw-{run_id}-{n}"),
         )
 
-    seconds = run_on_threads(
-        [partial(transfer, n, charge) for n, charge in enumerate(charges)], workers=workers
-    )
-    return Result("raw transfer create", count, seconds)
+    cpu: dict[str, float] = {}
+    with cpu_time(cpu, emulator):
+        seconds = run_on_threads(
+            [partial(transfer, n, charge) for n, charge in enumerate(charges)], workers=workers
+        )
+    return Result("raw transfer create", count, seconds, None, cpu["cpu"], cpu["emulator_cpu"])
 
 
 def measure_release(
-    *, count: int, workers: int, profile: bool = False
+    emulator: EmulatorProcess, *, count: int, workers: int, profile: bool = False
 ) -> tuple[Result, list[cProfile.Profile]]:
     """`payouts_release()` and every payout task it enqueues, until the last has run."""
     breakdown = Breakdown()
     pool = WorkerThreads(workers, profile=profile, breakdown=breakdown)
     main_profile = cProfile.Profile() if profile else None
-    with payout_tasks_on(pool), breakdown.timing_stripe():
+    cpu: dict[str, float] = {}
+    with payout_tasks_on(pool), breakdown.timing_stripe(), cpu_time(cpu, emulator):
         started = clock.perf_counter()
         summary = main_profile.runcall(payouts_release) if main_profile else payouts_release()
+        breakdown.release_seconds = clock.perf_counter() - started
         pool.jobs.join()
         seconds = clock.perf_counter() - started
     pool.stop()
     if summary.sent != count:
         raise BenchmarkFailed(f"the release sent {summary.sent} payouts, expected {count}")
-    return Result("release and execute", count, seconds, breakdown), [
+    result = Result("release and execute", count, seconds, breakdown, cpu["cpu"], cpu["emulator_cpu"])
+    return result, [
         *pool.profiles,
         *([main_profile] if main_profile else []),
     ]
@@ -606,9 +639,9 @@ def run(
         seconds = clock.monotonic() - started
         out(f"  setup: {count:,} completed, paid sessions with due payouts in {seconds:.1f} s")
         raw = measure_raw(emulator, account=account, count=count, workers=workers, out=out)
-        out(f"  {raw.label:<22} {raw.count:>6,} in {raw.seconds:7.1f} s  {raw.rate:8.1f} /s")
-        release, profiles = measure_release(count=count, workers=workers, profile=profile)
-        out(f"  {release.label:<22} {release.count:>6,} in {release.seconds:7.1f} s  {release.rate:8.1f} /s")
+        out(f"  {raw.line()}")
+        release, profiles = measure_release(emulator, count=count, workers=workers, profile=profile)
+        out(f"  {release.line()}")
         if release.breakdown is not None:
             out(f"  {release.breakdown.summary()}")
         ratio = release.rate / raw.rate
