@@ -100,6 +100,11 @@ class EmulatorProcess:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or int(os.environ.get("BENCH_EMULATOR_PORT") or 0) or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        with socket.socket() as sock:  # another emulator there would answer for ours
+            try:
+                sock.bind(("127.0.0.1", self.port))
+            except OSError as error:
+                raise RuntimeError(f"port {self.port} is taken (another benchmark run?): {error}") from error
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no user input
             [sys.executable, "-m", "stripe_emulator", "--port", str(self.port), "--no-webhooks"],
             cwd=ROOT,
