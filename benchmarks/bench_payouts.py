@@ -101,6 +101,7 @@ class EmulatorProcess:
         self.port = port or int(os.environ.get("BENCH_EMULATOR_PORT") or 0) or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         with socket.socket() as sock:  # another emulator there would answer for ours
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the emulator binds
             try:
                 sock.bind(("127.0.0.1", self.port))
             except OSError as error:
