@@ -593,33 +593,49 @@ def verify(*, provider: Provider, account: str, count: int, out: Callable[[str],
             by_payout.setdefault(transfer["metadata"]["payout_id"], []).append(transfer)
         else:
             raw += 1
-    if raw != count:
-        problems.append(f"{raw} raw transfers at the emulator, expected {count}")
-    twice = [pk for pk, found in by_payout.items() if len(found) != 1]
-    if twice:
-        problems.append(f"{len(twice)} payouts with more than one transfer at the emulator, e.g. {twice[:5]}")
-    for payout in payouts:
-        found = by_payout.get(str(payout.pk), [])
-        if len(found) != 1:
-            if not found:
-                problems.append(f"payout {payout.pk} has no transfer at the emulator")
-            continue
-        transfer = found[0]
-        if (
-            transfer["id"] != payout.transfer_id
-            or transfer["amount"] != payout.amount
-            or transfer["source_transaction"] != payout.payment.charge_id
-            or transfer["transfer_group"] != booking_transfer_group(payout.booking_id)
-        ):
-            problems.append(f"payout {payout.pk} does not match its transfer {transfer['id']}")
-    if len(by_payout) != len(payouts):
-        problems.append(f"{len(by_payout)} payouts have transfers at the emulator, expected {len(payouts)}")
+    problems += transfer_problems(payouts=payouts, by_payout=by_payout, raw=raw, count=count, account=account)
     if problems:
         raise BenchmarkFailed("; ".join(problems[:20]))
     out(
         f"  verified: {count:,} payouts paid once each (one transfer id, one payout.paid entry); the "
         f"emulator holds exactly one matching transfer per payout and {raw:,} raw transfers"
     )
+
+
+def transfer_problems(
+    *,
+    payouts: list[Payout],
+    by_payout: dict[str, list[dict[str, Any]]],
+    raw: int,
+    count: int,
+    account: str | None = None,
+) -> list[str]:
+    """What is wrong between the payouts and the transfers the emulator holds (`by_payout`: by our
+    `payout_id` metadata; `raw`: how many carry none), if anything."""
+    problems = []
+    if raw != count:
+        problems.append(f"{raw} raw transfers at the emulator, expected {count}")
+    twice = [pk for pk, found in by_payout.items() if len(found) > 1]
+    if twice:
+        problems.append(f"{len(twice)} payouts with more than one transfer at the emulator, e.g. {twice[:5]}")
+    for payout in payouts:
+        found = by_payout.get(str(payout.pk), [])
+        if not found:
+            problems.append(f"payout {payout.pk} has no transfer at the emulator")
+        if len(found) != 1:
+            continue
+        transfer = found[0]
+        if (
+            transfer["id"] != payout.transfer_id
+            or transfer["amount"] != payout.transfer_amount
+            or transfer["source_transaction"] != payout.payment.charge_id
+            or transfer["transfer_group"] != booking_transfer_group(payout.booking_id)
+            or (account is not None and transfer["destination"] != account)
+        ):
+            problems.append(f"payout {payout.pk} does not match its transfer {transfer['id']}")
+    if len(by_payout) != len(payouts):
+        problems.append(f"{len(by_payout)} payouts have transfers at the emulator, expected {len(payouts)}")
+    return problems
 
 
 def print_profile(profiles: list[cProfile.Profile], out: Callable[[str], None], *, lines: int = 30) -> None:
