@@ -327,25 +327,23 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
     a repeated call is answered by Stripe from the same key; past the key window the transfer is looked
     for first. Holds are re-checked under the lock just before the call: never sent while one is set."""
     now = now or timezone.now()
+    # The claim commits on its own. Folding it into the transaction below would save a commit, but a row
+    # updated twice in one transaction has its foreign keys checked again at commit (Django's are deferred),
+    # and that check takes a share lock on the provider's row: the payout would wait for anyone booking
+    # that provider (booking_create locks it), as test_payouts shows.
+    claimed = Payout.objects.filter(
+        pk=payout_id, status=Payout.Status.PROCESSING, next_attempt_at__lte=now
+    ).update(
+        next_attempt_at=now + CLAIM_LEASE,
+        attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce(F("first_attempt_at"), now),
+    )
+    if not claimed:
+        return
     with transaction.atomic():
-        row = Payout.objects.only("booking_id", "payment_id").filter(pk=payout_id).first()
-        if row is None:
-            return
+        row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
         booking = Booking.objects.select_for_update().get(pk=row.booking_id)
         payment = Payment.objects.select_for_update().get(pk=row.payment_id)
-        # The claim commits with the decision below, before Stripe is called, in the lock order (booking,
-        # payment, payout): one commit instead of two. A second task for this payout waits on the booking
-        # lock, then finds the lease taken and leaves; a worker dying before the commit leaves nothing
-        # claimed, so the next release run hands the payout out again at once.
-        claimed = Payout.objects.filter(
-            pk=payout_id, status=Payout.Status.PROCESSING, next_attempt_at__lte=now
-        ).update(
-            next_attempt_at=now + CLAIM_LEASE,
-            attempts=F("attempts") + 1,
-            first_attempt_at=Coalesce(F("first_attempt_at"), now),
-        )
-        if not claimed:
-            return
         # Lock the payout row only (``of``): a plain FOR UPDATE would also lock the joined provider row, and
         # every payout of one provider would then wait for the others' transactions in turn.
         payout = Payout.objects.select_for_update(of=("self",)).select_related("provider").get(pk=payout_id)
