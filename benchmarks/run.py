@@ -1,7 +1,8 @@
 """Run the benchmarks (`make bench`). Not tests: they measure, on a database of their own, and print results
 that docs/benchmarks.md records. Bounded: each measurement stops at a request count or a time budget.
 
-    .venv/bin/python benchmarks/run.py [--rebuild] [--providers 100000] [--skip latency,refresh,throughput]
+    .venv/bin/python benchmarks/run.py [--only discovery|payouts] [--rebuild] [--providers 100000]
+        [--skip latency,explain,refresh,throughput] [--payouts N] [--workers N] [--profile]
 
 The database defaults to postgres://postgres@127.0.0.1:5432/marketplace_bench (marketplace_bench_100000 for
 --providers 100000; never the development database), or BENCH_DATABASE_URL: the data set is large and is kept
@@ -24,6 +25,10 @@ def main() -> None:
     parser.add_argument("--skip", default="", help=f"comma-separated parts to skip: {', '.join(PARTS)}")
     parser.add_argument("--seconds", type=int, default=3, help="seconds of load per throughput slice")
     parser.add_argument("--rounds", type=int, default=2, help="throughput rounds per page")
+    parser.add_argument("--only", choices=["discovery", "payouts"], help="run one benchmark (default: both)")
+    parser.add_argument("--payouts", type=int, default=10_000, help="due payouts to release (default 10,000)")
+    parser.add_argument("--workers", type=int, default=4, help="payout worker threads (default 4)")
+    parser.add_argument("--profile", action="store_true", help="profile the payout release (cProfile)")
     args = parser.parse_args()
     skip = {part for part in args.skip.split(",") if part}
     if skip - set(PARTS):
@@ -48,35 +53,39 @@ def main() -> None:
     call_command("ensure_database")
     call_command("migrate", verbosity=0)
 
-    from benchmarks import bench_discovery, throughput
+    from benchmarks import bench_discovery, bench_payouts, throughput
     from providers.models import Category, Provider
 
     def out(line: str) -> None:
         print(line, flush=True)
 
-    out(f"Discovery: {args.providers:,} providers, {args.providers * 10:,} busy intervals")
-    bench_discovery.ensure_data(rebuild=args.rebuild, out=out)
-    if "latency" not in skip:
-        bench_discovery.run(out=out)
-    if "explain" not in skip:
-        out("search queries under EXPLAIN ANALYZE (execution time, scans):")
-        bench_discovery.explain(out=out)
-    if "refresh" not in skip:
-        bench_discovery.run_refresh_job(out=out)
-    if "throughput" not in skip:
-        from django.db import connections
+    if args.only in (None, "discovery"):
+        out(f"Discovery: {args.providers:,} providers, {args.providers * 10:,} busy intervals")
+        bench_discovery.ensure_data(rebuild=args.rebuild, out=out)
+        if "latency" not in skip:
+            bench_discovery.run(out=out)
+        if "explain" not in skip:
+            out("search queries under EXPLAIN ANALYZE (execution time, scans):")
+            bench_discovery.explain(out=out)
+        if "refresh" not in skip:
+            bench_discovery.run_refresh_job(out=out)
+        if "throughput" not in skip:
+            from django.db import connections
 
-        slugs = list(Provider.objects.filter(is_listed=True).values_list("slug", flat=True))
-        categories = list(Category.objects.values_list("slug", flat=True))
-        connections.close_all()
-        throughput.run(
-            slugs=slugs,
-            words=bench_discovery.WORDS,
-            categories=categories,
-            seconds=args.seconds,
-            rounds=args.rounds,
-            out=out,
-        )
+            slugs = list(Provider.objects.filter(is_listed=True).values_list("slug", flat=True))
+            categories = list(Category.objects.values_list("slug", flat=True))
+            connections.close_all()
+            throughput.run(
+                slugs=slugs,
+                words=bench_discovery.WORDS,
+                categories=categories,
+                seconds=args.seconds,
+                rounds=args.rounds,
+                out=out,
+            )
+    if args.only in (None, "payouts"):
+        out(f"Payouts: {args.payouts:,} due payouts released through the Stripe emulator")
+        bench_payouts.run(count=args.payouts, workers=args.workers, profile=args.profile, out=out)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -85,15 +86,24 @@ def provider_share(*, booking: Booking, kept: int) -> int:
     return (2 * kept * booking.provider_amount + booking.price_amount) // (2 * booking.price_amount)
 
 
+def _total(rows: QuerySet, amount: Any, *, of: str) -> Coalesce:
+    """The sum of ``amount`` over ``rows`` of one ``of`` (a foreign key to the outer row), 0 for none: a
+    subquery, so several totals come back in one statement (each is a round trip per payout otherwise)."""
+    summed = rows.filter(**{of: OuterRef("pk")}).order_by().values(of).annotate(total=Sum(amount))
+    return Coalesce(Subquery(summed.values("total")), 0)
+
+
 def _kept_on(payment: Payment) -> int:
     """What the platform still holds of ``payment``: its amount minus refunds requested, under way or done,
     and minus what the client's bank took back in a chargeback (and has not given back)."""
-    refunded: int = payment.refunds.filter(status__in=Refund.COMMITTED_STATUSES).aggregate(
-        total=Coalesce(Sum("amount"), 0)
-    )["total"]
-    withdrawn: int = payment.disputes.aggregate(
-        total=Coalesce(Sum(F("funds_withdrawn") - F("funds_reinstated")), 0)
-    )["total"]
+    refunded, withdrawn = (
+        Payment.objects.filter(pk=payment.pk)
+        .values_list(
+            _total(Refund.objects.filter(status__in=Refund.COMMITTED_STATUSES), "amount", of="payment"),
+            _total(Dispute.objects.all(), F("funds_withdrawn") - F("funds_reinstated"), of="payment"),
+        )
+        .get()
+    )
     return max(payment.amount - refunded - max(withdrawn, 0), 0)
 
 
@@ -106,10 +116,14 @@ def provider_owed(booking: Booking) -> int:
 def provider_paid(booking: Booking) -> int:
     """What ``booking``'s provider has received or is committed to keep: transferred payouts (a share kept
     back to repay their debt counts as received) less every reversal, done, on its way, or owed."""
-    transferred: int = booking.payouts.filter(status__in=Payout.TRANSFERRED_STATUSES).aggregate(
-        total=Coalesce(Sum("amount"), 0)
-    )["total"]
-    reversed_: int = booking.payout_reversals.aggregate(total=Coalesce(Sum("amount"), 0))["total"]
+    transferred, reversed_ = (
+        Booking.objects.filter(pk=booking.pk)
+        .values_list(
+            _total(Payout.objects.filter(status__in=Payout.TRANSFERRED_STATUSES), "amount", of="booking"),
+            _total(PayoutReversal.objects.all(), "amount", of="booking"),
+        )
+        .get()
+    )
     return transferred - reversed_
 
 
@@ -331,6 +345,10 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
     a repeated call is answered by Stripe from the same key; past the key window the transfer is looked
     for first. Holds are re-checked under the lock just before the call: never sent while one is set."""
     now = now or timezone.now()
+    # The claim commits on its own. Folding it into the transaction below would save a commit, but a row
+    # updated twice in one transaction has its foreign keys checked again at commit (Django's are deferred),
+    # and that check takes a share lock on the provider's row: the payout would wait for anyone booking
+    # that provider (booking_create locks it), as test_payouts shows.
     claimed = Payout.objects.filter(
         pk=payout_id, status=Payout.Status.PROCESSING, next_attempt_at__lte=now
     ).update(
@@ -344,7 +362,9 @@ def payout_execute(*, payout_id: int, now: datetime | None = None) -> None:
         row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
         booking = Booking.objects.select_for_update().get(pk=row.booking_id)
         payment = Payment.objects.select_for_update().get(pk=row.payment_id)
-        payout = Payout.objects.select_for_update().select_related("provider").get(pk=payout_id)
+        # Lock the payout row only (``of``): a plain FOR UPDATE would also lock the joined provider row, and
+        # every payout of one provider would then wait for the others' transactions in turn.
+        payout = Payout.objects.select_for_update(of=("self",)).select_related("provider").get(pk=payout_id)
         if payout.status != Payout.Status.PROCESSING:
             return
         blocker = _payout_blocker(payout)
@@ -424,9 +444,15 @@ def payout_apply_transfer(*, payout_id: int, transfer: gateway.Transfer) -> Payo
     """Record the transfer on the payout and mark it paid, in one transaction. Idempotent."""
     with transaction.atomic():
         row = Payout.objects.only("booking_id", "payment_id").get(pk=payout_id)
-        booking = Booking.objects.select_for_update().get(pk=row.booking_id)
+        # The client comes along for the "payout sent" message (one round trip fewer); only the booking's
+        # row is locked.
+        booking = (
+            Booking.objects.select_for_update(of=("self",)).select_related("client").get(pk=row.booking_id)
+        )
         Payment.objects.select_for_update().get(pk=row.payment_id)
-        payout = Payout.objects.select_for_update().select_related("provider__user").get(pk=payout_id)
+        payout = (
+            Payout.objects.select_for_update(of=("self",)).select_related("provider__user").get(pk=payout_id)
+        )
         if payout.transfer_id == transfer.id:
             return payout
         if payout.transfer_id is not None:
@@ -774,12 +800,16 @@ def _reversal_owed(*, reversal_id: int, error: str) -> None:
 def _payout_net_debt(payout: Payout) -> None:
     """Keep back from ``payout`` (being decided, its booking locked) what its provider owes from refused
     reversals, oldest first. Serialised on the provider's row, so two payouts never repay one debt twice."""
-    Provider.objects.select_for_update().get(pk=payout.provider_id)
-    owed = list(
-        PayoutReversal.objects.select_for_update()
-        .filter(provider_id=payout.provider_id, status=PayoutReversal.Status.OWED, recovered__lt=F("amount"))
-        .order_by("pk")
+    owing = PayoutReversal.objects.filter(
+        provider_id=payout.provider_id, status=PayoutReversal.Status.OWED, recovered__lt=F("amount")
     )
+    # Most providers owe nothing: look without the lock first, so their payouts do not queue on the provider's
+    # row. A debt recorded after this look is repaid by their next payout; any repayment still happens under
+    # the lock, on rows read again under it, so none is taken twice.
+    if not owing.exists():
+        return
+    Provider.objects.select_for_update().get(pk=payout.provider_id)
+    owed = list(owing.select_for_update().order_by("pk"))
     room = payout.amount - payout.debt_netted
     for reversal in owed:
         take = min(reversal.outstanding, room)

@@ -159,6 +159,10 @@ class EmulatorState:
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.transfers: dict[str, dict[str, Any]] = {}
+        # Charge id -> the sum of the transfers drawing on it (`source_transaction`), so checking a new
+        # transfer's room costs the same with ten transfers as with a million. Derived from `transfers`
+        # (rebuilt when a state file is loaded), never persisted.
+        self.transferred_from_charge: dict[str, int] = {}
         self.transfer_reversals: dict[str, dict[str, Any]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
@@ -203,6 +207,7 @@ class EmulatorState:
                 if loaded is not None:
                     for name, value in loaded.fields.items():
                         setattr(self, name, value)
+                    self._index_transfers()
                     self._book_legacy_balances(loaded.legacy_balances)
                     # A file of an older version is rewritten in the current one when the lock is left.
                     if not loaded.upgraded:
@@ -228,6 +233,15 @@ class EmulatorState:
         for account_id, amounts in legacy.get("account_balances", {}).items():
             for currency, amount in amounts.items():
                 self._adjust(account_id, currency, amount, "Balance carried over from a version 1 state file")
+
+    def _index_transfers(self) -> None:
+        self.transferred_from_charge = {}
+        for transfer in self.transfers.values():
+            if transfer["source_transaction"] is not None:
+                source = transfer["source_transaction"]
+                self.transferred_from_charge[source] = (
+                    self.transferred_from_charge.get(source, 0) + transfer["amount"]
+                )
 
     def _persisted_fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in PERSISTED_FIELDS}
@@ -1134,9 +1148,7 @@ class EmulatorState:
                 f"must be the same as the transfer currency ({currency})",
                 param="currency",
             )
-        transferred = sum(
-            t["amount"] for t in self.transfers.values() if t["source_transaction"] == source_id
-        )
+        transferred = self.transferred_from_charge.get(source_id, 0)
         left = charge["amount"] - charge["amount_refunded"] - transferred
         if amount > left:
             raise StripeApiError(
@@ -1220,6 +1232,10 @@ class EmulatorState:
                 params=params,
             )
             self.transfers[transfer_id] = transfer
+            if source_id is not None:
+                self.transferred_from_charge[source_id] = (
+                    self.transferred_from_charge.get(source_id, 0) + amount
+                )
             self.emit("transfer.created", transfer)
             return copy.deepcopy(transfer)
 

@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 import time_machine
 from django.core import mail
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -26,6 +26,7 @@ from payments.payouts import (
     sessions_auto_complete,
 )
 from payments.services import booking_cancel_with_refund
+from providers.models import Provider
 from tests.factories import UserFactory
 from tests.payments.payout_helpers import due_payouts_in_bulk, make_payable, paid_booking
 
@@ -284,6 +285,43 @@ def test_two_release_runs_at_once_pay_each_payout_once(
     assert not errors
     assert set(Payout.objects.values_list("status", flat=True)) == {Payout.Status.PAID}
     assert len(_transfers(stripe_emulator)) == len(payouts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payout_does_not_wait_for_someone_holding_its_providers_row(
+    confirmed, stripe_emulator, settings, release
+):
+    """Booking a session locks the provider's row (bookings serialise there). A payout of a provider who
+    owes nothing must go meanwhile: it locks booking, payment and payout, never the provider."""
+    make_payable(confirmed.provider, stripe_emulator)
+    payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
+    locked, finished = threading.Event(), threading.Event()
+
+    def hold_the_providers_row():
+        try:
+            with transaction.atomic():
+                Provider.objects.select_for_update().get(pk=confirmed.provider_id)
+                locked.set()
+                finished.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_providers_row)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # waiting for that lock fails instead of hanging
+        release(after_hold)
+    finally:
+        finished.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    assert len(_transfers(stripe_emulator)) == 1
 
 
 def test_a_retry_after_25_hours_adopts_the_transfer_stripe_already_made(

@@ -263,6 +263,36 @@ def test_balance_transactions_and_payouts_survive_a_restart(start_emulator):
     assert after["account_balances"][account.id] == {"available": {"usd": 3500}, "pending": {}}
 
 
+def test_a_charge_drawn_on_before_a_restart_has_only_what_is_left_after_it(start_emulator):
+    first = start_emulator()
+    session = checkout_create(amount=5000)
+    first.state.control_pay_session(session.id, method="card")
+    account = gateway.connect_account_create(
+        email="p@example.com", country="US", metadata={}, idempotency_key="account-1"
+    )
+    first.state.control_complete_onboarding(account.id)
+    charge_id = gateway.checkout_session_retrieve(session_id=session.id).charge_id
+
+    def transfer(amount: int, key: str) -> gateway.Transfer:
+        return gateway.transfer_create(
+            amount=amount,
+            currency="usd",
+            destination=account.id,
+            source_transaction=charge_id,
+            transfer_group="booking-42",
+            metadata={},
+            idempotency_key=key,
+        )
+
+    transfer(4500, "payout-1")
+    _restart(first, start_emulator)
+
+    with pytest.raises(gateway.GatewayRejectedError) as caught:
+        transfer(501, "payout-2")
+    assert caught.value.code == "balance_insufficient"
+    assert transfer(500, "payout-3").amount == 500
+
+
 VERSION_1_FILE = {
     "format": "stripe-emulator-state",
     "version": 1,
