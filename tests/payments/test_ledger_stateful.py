@@ -204,7 +204,6 @@ def machine_for(cast, emulator, watch: LogWatch, reached: Counter[str]) -> type[
     class LedgerMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.clock: time_machine.Coordinates | None = None
             _empty_money_tables()
             emulator.server.reset()
             emulator.set_webhooks(
@@ -242,8 +241,7 @@ def machine_for(cast, emulator, watch: LogWatch, reached: Counter[str]) -> type[
             for status in PayoutReversal.objects.values_list("status", flat=True).distinct():
                 reached[f"reversal reached {status}"] += 1
             emulator.clear_faults()
-            if self.clock is not None:
-                self.traveller.stop()
+            self.traveller.stop()
 
         # Helpers ---------------------------------------------------------------------------------------
 
