@@ -151,6 +151,23 @@ def _empty_money_tables() -> None:
     _database_namespace.cache_clear()
 
 
+def _open_desk_disputes():
+    """Open disputes staff resolve (not the bank's: Stripe decides those)."""
+    return Dispute.objects.filter(status=Dispute.Status.OPEN).exclude(opened_by=Dispute.OpenedBy.STRIPE)
+
+
+def _failed_refunds_to_retry():
+    return Refund.objects.filter(status=Refund.Status.FAILED, retried_by__isnull=True).exclude(
+        reason=Refund.Reason.EXTERNAL
+    )
+
+
+def _emulator_has(emulator, kind: str, statuses: tuple[str, ...]) -> bool:
+    state = emulator.server.state
+    with state.lock:
+        return any(item["status"] in statuses for item in getattr(state, kind).values())
+
+
 @pytest.fixture
 def cast(bookable_provider, db):
     """Two clients, staff, and a provider with two prices (one whose fee rounds)."""
@@ -412,20 +429,14 @@ def machine_for(cast, emulator, watch: LogWatch, reached: Counter[str]) -> type[
                 ),
             )
 
-        @precondition(lambda self: self.booking_ids)
+        @precondition(lambda self: _open_desk_disputes().exists())
         @rule(
-            index=st.integers(0, MAX_BOOKINGS - 1),
+            data=st.data(),
             outcome=st.sampled_from([Outcome.REFUND, Outcome.SPLIT, Outcome.RELEASE]),
             share=st.floats(0.01, 0.99),
         )
-        def staff_resolve(self, index: int, outcome: str, share: float) -> None:
-            dispute = (
-                Dispute.objects.filter(booking=self._booking(index), status=Dispute.Status.OPEN)
-                .exclude(opened_by=Dispute.OpenedBy.STRIPE)
-                .first()
-            )
-            if dispute is None:
-                return
+        def staff_resolve(self, data: st.DataObject, outcome: str, share: float) -> None:
+            dispute = data.draw(st.sampled_from(list(_open_desk_disputes().order_by("pk"))))
 
             def act() -> None:
                 amount = None
@@ -436,16 +447,10 @@ def machine_for(cast, emulator, watch: LogWatch, reached: Counter[str]) -> type[
 
             self._try(f"resolve {outcome}", act)
 
+        @precondition(lambda self: _failed_refunds_to_retry().exists())
         @rule(data=st.data())
         def staff_retries_a_failed_refund(self, data: st.DataObject) -> None:
-            failed = list(
-                Refund.objects.filter(status=Refund.Status.FAILED, retried_by__isnull=True)
-                .exclude(reason=Refund.Reason.EXTERNAL)
-                .order_by("pk")
-            )
-            if not failed:
-                return
-            refund = data.draw(st.sampled_from(failed))
+            refund = data.draw(st.sampled_from(list(_failed_refunds_to_retry().order_by("pk"))))
             try:
                 refund_retry(refund_id=refund.pk, actor=staff)
                 self.steps.append("retry refund")
@@ -468,6 +473,9 @@ def machine_for(cast, emulator, watch: LogWatch, reached: Counter[str]) -> type[
                 return
             self._try(f"bank opens {kind}", lambda: emulator.open_dispute(payment.charge_id, kind=kind))
 
+        @precondition(
+            lambda self: _emulator_has(emulator, "disputes", ("warning_needs_response", "needs_response"))
+        )
         @rule(data=st.data())
         def bank_closes_a_dispute(self, data: st.DataObject) -> None:
             state = emulator.server.state
@@ -491,6 +499,7 @@ def machine_for(cast, emulator, watch: LogWatch, reached: Counter[str]) -> type[
         def refunds_start_pending(self, pending: bool) -> None:
             emulator.set_refunds_pending(pending)
 
+        @precondition(lambda self: _emulator_has(emulator, "refunds", ("pending", "succeeded")))
         @rule(data=st.data())
         def stripe_settles_a_refund(self, data: st.DataObject) -> None:
             """A pending refund succeeds or fails; a succeeded one may fail later (the bank sends it back)."""
