@@ -432,12 +432,14 @@ def dispute_sync(*, stripe_dispute_id: str) -> Dispute | None:
             payment.save(update_fields=["disputed_at", "updated_at"])
         if dispute.is_open:
             _hold_payouts(booking)
-            if dispute.funds_withdrawn > dispute.funds_reinstated and payout_clawback(
-                booking=booking, dispute=dispute
-            ):
-                dispute.payout_reversed = True
-                dispute.save(update_fields=["payout_reversed", "updated_at"])
-        elif closing:
+        # Also when the dispute is first seen already lost (its events late, or all at once): the bank took
+        # the money, so the provider's share of it is taken back whether or not we saw it open.
+        if dispute.funds_withdrawn > dispute.funds_reinstated and payout_clawback(
+            booking=booking, dispute=dispute
+        ):
+            dispute.payout_reversed = True
+            dispute.save(update_fields=["payout_reversed", "updated_at"])
+        if closing:
             _after_bank_decision(booking, dispute)
         if opened or closing:
             _alert_bank_dispute(booking, found, opened=opened, closing=closing)

@@ -846,8 +846,11 @@ def _webhook_event_problem(data: Any) -> str:
     body = data.get("data")
     if not isinstance(body, dict) or not isinstance(body.get("object"), dict):
         return "'data.object' must be an object"
+    # Every object the handlers act on has an id; Stripe's Balance (`balance.available`, which Stripe sends
+    # and we acknowledge and ignore) has none.
     object_id = body["object"].get("id")
-    if not isinstance(object_id, str) or not 0 < len(object_id) <= 255:
+    has_no_id = body["object"].get("object") == "balance" and "id" not in body["object"]
+    if not has_no_id and (not isinstance(object_id, str) or not 0 < len(object_id) <= 255):
         return "'data.object.id' must be a string of 1 to 255 characters"
     previous = body.get("previous_attributes")
     if previous is not None and not isinstance(previous, dict):

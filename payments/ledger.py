@@ -12,8 +12,8 @@ provider's debt counts as paid to them) - reversals (done, on their way, or owed
 construction; what is checked is what could go wrong:
 
 - nothing negative, refunds never above what was charged, the provider never paid more than their share;
-- once a booking is settled (completed or cancelled, no open dispute, no money in flight, every payout
-  finished), the provider has exactly their share;
+- once a booking is settled (completed or cancelled, no open dispute, no money in flight, no failed refund
+  waiting for staff's retry, every payout finished), the provider has exactly their share;
 - every row agrees with Stripe's object: refund amounts and final statuses, each charge's refunded total,
   each transfer's amount, destination and reversed total, and no transfer in a booking's group we do not know.
 
@@ -147,10 +147,16 @@ def booking_ledger(booking: Booking) -> BookingLedger:
             problems.append(f"payout {payout.pk} is {payout.status} without a transfer")
         if first_paid is not None and payout.payment_id != first_paid.pk:
             problems.append(f"payout {payout.pk} is funded by payment {payout.payment_id}, not the one kept")
+    retried = {r.retry_of_id for r in refunds if r.retry_of_id is not None}
     settled = (
         booking.status in (Booking.Status.COMPLETED, Booking.Status.CANCELLED)
         and not any(d.is_open for d in disputes)
         and not any(r.status in IN_FLIGHT_REFUNDS for r in refunds)
+        # A refund of ours that failed (refused, or sent back by the card network after succeeding) waits for
+        # staff to send it again: the money is the client's, not yet the provider's share of a kept price.
+        and not any(
+            r.status == Refund.Status.FAILED and not r.is_external and r.pk not in retried for r in refunds
+        )
         and not any(r.status in IN_FLIGHT_REVERSALS for r in reversals)
         and payouts
         and not any(p.status in UNFINISHED_PAYOUTS for p in payouts)

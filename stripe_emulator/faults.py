@@ -40,6 +40,8 @@ import fnmatch
 import random
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -135,6 +137,18 @@ class FaultPlan:
 
     def clear(self) -> None:
         self.replace([])
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No fault fires inside the block; afterwards the same faults (counts and hits as they were) are
+        back. For a test's own look at the state between injected failures."""
+        with self._lock:
+            saved, self._faults = self._faults, []
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._faults = saved + self._faults
 
     def pick(self, method: str, path: str) -> Fault | None:
         with self._lock:

@@ -95,3 +95,42 @@ def test_dispute_events_in_any_order_end_in_the_same_state(paid, stripe_emulator
     dispute = Dispute.objects.get()
     assert dispute.status == Dispute.Status.WON
     assert Payment.objects.get(pk=payment.pk).disputed_at is not None
+
+
+def test_a_chargeback_after_the_payout_first_seen_already_lost_takes_the_providers_share_back(
+    client_user, bookable_service, stripe_emulator, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    import time_machine
+
+    from payments.models import Payout, PayoutReversal
+    from payments.payouts import payouts_release, session_complete
+    from tests.fixtures.bookings import first_slot
+    from tests.payments.payout_helpers import make_payable, paid_booking
+
+    make_payable(bookable_service.provider, stripe_emulator)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = paid_booking(
+            client_user, bookable_service, first_slot(bookable_service, after_days=3), stripe_emulator
+        )
+        _, payout = session_complete(
+            booking_id=booking.pk, actor=None, now=booking.start_at + timedelta(hours=1)
+        )
+    due = payout.due_at + timedelta(minutes=1)
+    with time_machine.travel(due, tick=True), django_capture_on_commit_callbacks(execute=True):
+        payouts_release()
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
+    payment = Payment.objects.get(booking=booking)
+    # The bank opens and decides the chargeback before any of its events reach us.
+    opened = stripe_emulator.open_dispute(payment.charge_id)
+    stripe_emulator.close_dispute(opened["id"], status="lost")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver_events(stripe_emulator, *DISPUTE_EVENTS)
+
+    assert Dispute.objects.get().status == Dispute.Status.LOST
+    reversal = PayoutReversal.objects.get(payout=payout)
+    assert reversal.amount == payout.transfer_amount
+    assert reversal.status == PayoutReversal.Status.SUCCEEDED

@@ -311,6 +311,30 @@ def test_webhook_event_verify_accepts_a_connect_event_with_the_connect_secret(se
     assert event.account == "acct_1"
 
 
+def test_webhook_event_verify_accepts_an_event_whose_object_has_no_id(settings):
+    # Stripe's Balance object has no id: `balance.available` must be acknowledged (and ignored), not refused
+    # with a 400 that Stripe would retry for three days.
+    payload = _event_payload(
+        type="balance.available",
+        data={"object": {"object": "balance", "available": [{"amount": 0, "currency": "usd"}]}},
+    )
+
+    event = gateway.webhook_event_verify(
+        payload=payload, signature_header=sign_webhook(payload, settings.STRIPE_WEBHOOK_SECRET)
+    )
+
+    assert event.type == "balance.available"
+
+
+def test_webhook_event_verify_refuses_an_object_id_that_is_not_a_string(settings):
+    payload = _event_payload(data={"object": {"id": 7, "object": "checkout.session"}})
+
+    with pytest.raises(gateway.WebhookSignatureError, match=r"data\.object\.id"):
+        gateway.webhook_event_verify(
+            payload=payload, signature_header=sign_webhook(payload, settings.STRIPE_WEBHOOK_SECRET)
+        )
+
+
 def test_webhook_event_verify_refuses_the_other_endpoints_secret(settings):
     payload = _event_payload()
 

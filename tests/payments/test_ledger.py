@@ -115,3 +115,37 @@ def test_the_platform_net_after_stripes_fees_is_known(history, stripe_emulator):
     # 2.9% + 30 cents of $45.00 is $1.61 (rounded half up): the platform's $4.50 fee nets $2.89.
     assert ledger.stripe_fees == 161
     assert ledger.platform_net == 450 - 161
+
+
+def test_a_refund_that_failed_after_succeeding_and_waits_for_staff_is_not_taken_for_settled(
+    client_user, bookable_service, stripe_emulator, staff_user, django_capture_on_commit_callbacks
+):
+    from payments.disputes import Outcome, dispute_open, dispute_resolve
+    from payments.services import refund_retry
+    from tests.webhook_inbox import deliver_events
+
+    service = bookable_service
+    make_payable(service.provider, stripe_emulator)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = paid_booking(client_user, service, first_slot(service, after_days=3), stripe_emulator)
+        session_complete(booking_id=booking.pk, actor=None, now=booking.start_at + timedelta(hours=1))
+        dispute = dispute_open(booking_id=booking.pk, opened_by="admin", actor=staff_user, reason="other")
+        dispute_resolve(dispute_id=dispute.pk, outcome=Outcome.REFUND, actor=staff_user)
+    refund = Refund.objects.get(booking=booking)
+    assert refund.status == Refund.Status.SUCCEEDED
+    # The card network sends the refund back: the money is on the platform's balance again, and staff are
+    # asked to send it again.
+    stripe_emulator.settle_refund(refund.stripe_refund_id, status="failed")
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver_events(stripe_emulator, "refund.failed", "refund.updated", "charge.refund.updated")
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.FAILED
+
+    report = ledger_check()
+
+    assert report.mismatches == []  # money waiting for staff's retry is not a provider short of their share
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_retry(refund_id=refund.pk, actor=staff_user)
+
+    assert ledger_check().mismatches == []
