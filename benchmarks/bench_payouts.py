@@ -392,29 +392,11 @@ def due_payouts(
     """`count` completed sessions of `service` that ended four days ago, back to back, each paid by card at
     the emulator, with a scheduled payout of the provider's share due now."""
     now = timezone.now()
-    duration = timedelta(minutes=service.duration_minutes)
-    split = fee_split(amount=service.price_amount, fee_percent=settings.PLATFORM_FEE_PERCENT)
-    first_start = now - timedelta(days=4) - count * duration
-    bookings = Booking.objects.bulk_create(
-        [
-            Booking(
-                client=client,
-                provider=service.provider,
-                service=service,
-                start_at=first_start + index * duration,
-                end_at=first_start + (index + 1) * duration,
-                status=Booking.Status.COMPLETED,
-                service_title=service.title,
-                price_amount=split.amount,
-                platform_fee_amount=split.platform_fee,
-                provider_amount=split.provider_amount,
-                currency=service.currency,
-                confirmed_at=first_start,
-                completed_at=first_start + (index + 1) * duration,
-            )
-            for index in range(count)
-        ],
-        batch_size=2000,
+    from tests.payments.payout_helpers import completed_sessions_in_bulk
+
+    first_start = now - timedelta(days=4) - count * timedelta(minutes=service.duration_minutes)
+    bookings = completed_sessions_in_bulk(
+        service=service, clients=[client] * count, first_start=first_start, batch_size=2000
     )
     charges, _ = paid_charges(
         emulator,

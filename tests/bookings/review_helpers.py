@@ -3,16 +3,14 @@ many at once for tests that only read them."""
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
 from bookings.models import Booking
 from marketplace.models import User
-from marketplace.money import fee_split
 from payments.payouts import session_complete
 from providers.models import Service
-from tests.payments.payout_helpers import paid_booking
+from tests.payments.payout_helpers import completed_sessions_in_bulk, paid_booking
 
 
 def completed_booking(client: User, service: Service, start: datetime, stripe_emulator) -> Booking:
@@ -30,25 +28,7 @@ def completed_bookings_in_bulk(*, service: Service, clients: list[User]) -> list
     """One completed past session of ``service`` per client, back to back, written in one statement (no
     payment: for tests of pages that list reviews, not of money)."""
     duration = timedelta(minutes=service.duration_minutes)
-    split = fee_split(amount=service.price_amount, fee_percent=settings.PLATFORM_FEE_PERCENT)
     # Before anything the provider already has, so calls can repeat without overlapping sessions.
     earliest = Booking.objects.filter(provider=service.provider).aggregate(Min("start_at"))["start_at__min"]
     first = min(timezone.now() - timedelta(days=30), earliest or timezone.now()) - len(clients) * duration
-    return Booking.objects.bulk_create(
-        Booking(
-            client=client,
-            provider=service.provider,
-            service=service,
-            start_at=first + index * duration,
-            end_at=first + (index + 1) * duration,
-            status=Booking.Status.COMPLETED,
-            service_title=service.title,
-            price_amount=split.amount,
-            platform_fee_amount=split.platform_fee,
-            provider_amount=split.provider_amount,
-            currency=service.currency,
-            confirmed_at=first,
-            completed_at=first + (index + 1) * duration,
-        )
-        for index, client in enumerate(clients)
-    )
+    return completed_sessions_in_bulk(service=service, clients=clients, first_start=first)

@@ -46,6 +46,38 @@ def paid_booking(client, service, start, stripe_emulator) -> Booking:
     return booking
 
 
+def completed_sessions_in_bulk(
+    *, service: Service, clients: list[User], first_start: datetime, batch_size: int | None = None
+) -> list[Booking]:
+    """One completed session of ``service`` per entry of ``clients`` (repeat a client for several), back to
+    back from ``first_start``, with the price split as booking_create freezes it, written with bulk_create:
+    no payment, no payout. The bulk builders of the payout tests, the review tests and the payout benchmark
+    start from these."""
+    duration = timedelta(minutes=service.duration_minutes)
+    split = fee_split(amount=service.price_amount, fee_percent=settings.PLATFORM_FEE_PERCENT)
+    return Booking.objects.bulk_create(
+        (
+            Booking(
+                client=client,
+                provider=service.provider,
+                service=service,
+                start_at=first_start + index * duration,
+                end_at=first_start + (index + 1) * duration,
+                status=Booking.Status.COMPLETED,
+                service_title=service.title,
+                price_amount=split.amount,
+                platform_fee_amount=split.platform_fee,
+                provider_amount=split.provider_amount,
+                currency=service.currency,
+                confirmed_at=first_start,
+                completed_at=first_start + (index + 1) * duration,
+            )
+            for index, client in enumerate(clients)
+        ),
+        batch_size=batch_size,
+    )
+
+
 def due_payouts_in_bulk(
     *, client: User, service: Service, count: int, ended_by: datetime, stripe_emulator
 ) -> list[Payout]:
@@ -59,27 +91,8 @@ def due_payouts_in_bulk(
     that way). What the release reads is the same: a completed booking, its paid payment with a real
     charge, a scheduled payout of ``provider_share``.
     """
-    duration = timedelta(minutes=service.duration_minutes)
-    split = fee_split(amount=service.price_amount, fee_percent=settings.PLATFORM_FEE_PERCENT)
-    first_start = ended_by - count * duration
-    bookings = Booking.objects.bulk_create(
-        Booking(
-            client=client,
-            provider=service.provider,
-            service=service,
-            start_at=first_start + index * duration,
-            end_at=first_start + (index + 1) * duration,
-            status=Booking.Status.COMPLETED,
-            service_title=service.title,
-            price_amount=split.amount,
-            platform_fee_amount=split.platform_fee,
-            provider_amount=split.provider_amount,
-            currency=service.currency,
-            confirmed_at=first_start,
-            completed_at=first_start + (index + 1) * duration,
-        )
-        for index in range(count)
-    )
+    first_start = ended_by - count * timedelta(minutes=service.duration_minutes)
+    bookings = completed_sessions_in_bulk(service=service, clients=[client] * count, first_start=first_start)
     state = stripe_emulator.server.state
     payments = []
     for booking in bookings:
