@@ -70,7 +70,7 @@ from notifications.models import Notification
 from payments import gateway
 from payments.models import Payment, Payout
 from payments.namespace import booking_transfer_group, our_metadata, stripe_key
-from payments.payouts import payouts_release, provider_share
+from payments.payouts import payouts_release
 from providers.models import Provider, Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -392,7 +392,7 @@ def due_payouts(
     """`count` completed sessions of `service` that ended four days ago, back to back, each paid by card at
     the emulator, with a scheduled payout of the provider's share due now."""
     now = timezone.now()
-    from tests.payments.payout_helpers import completed_sessions_in_bulk
+    from tests.payments.payout_helpers import completed_sessions_in_bulk, scheduled_payouts_in_bulk
 
     first_start = now - timedelta(days=4) - count * timedelta(minutes=service.duration_minutes)
     bookings = completed_sessions_in_bulk(
@@ -428,19 +428,8 @@ def due_payouts(
         ],
         batch_size=2000,
     )
-    return Payout.objects.bulk_create(
-        [
-            Payout(
-                booking=booking,
-                provider=booking.provider,
-                payment=payment,
-                amount=provider_share(booking=booking, kept=payment.amount),
-                currency=booking.currency,
-                due_at=now - timedelta(minutes=1),
-            )
-            for booking, payment in zip(bookings, payments, strict=True)
-        ],
-        batch_size=2000,
+    return scheduled_payouts_in_bulk(
+        bookings=bookings, payments=payments, due_at=now - timedelta(minutes=1), batch_size=2000
     )
 
 

@@ -135,14 +135,25 @@ def due_payouts_in_bulk(
             )
         )
     Payment.objects.bulk_create(payments)
+    return scheduled_payouts_in_bulk(bookings=bookings, payments=payments, due_at=ended_by)
+
+
+def scheduled_payouts_in_bulk(
+    *, bookings: list[Booking], payments: list[Payment], due_at: datetime, batch_size: int | None = None
+) -> list[Payout]:
+    """A scheduled payout of the provider's share (``provider_share``, as session_complete computes it) for
+    each booking and its paid payment, due at ``due_at``, written with bulk_create."""
     return Payout.objects.bulk_create(
-        Payout(
-            booking=booking,
-            provider=booking.provider,
-            payment=payment,
-            amount=provider_share(booking=booking, kept=payment.amount),
-            currency=booking.currency,
-            due_at=ended_by,
-        )
-        for booking, payment in zip(bookings, payments, strict=True)
+        (
+            Payout(
+                booking=booking,
+                provider=booking.provider,
+                payment=payment,
+                amount=provider_share(booking=booking, kept=payment.amount),
+                currency=booking.currency,
+                due_at=due_at,
+            )
+            for booking, payment in zip(bookings, payments, strict=True)
+        ),
+        batch_size=batch_size,
     )
