@@ -1,21 +1,22 @@
 """Reads with logic: search, the profile's slots and reviews, the dashboard's checklist, favourites."""
 
+import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import redis
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.core.paginator import Page
+from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import (
     DateTimeField,
     Exists,
@@ -28,7 +29,6 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
@@ -56,6 +56,7 @@ CATEGORY_CHOICES_KEY = "providers:category-choices"
 # The home page's search form, rendered: the same for every visitor, and most of that page's cost.
 HOME_SEARCH_FORM_KEY = "providers:home-search-form"
 T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
 logger = logging.getLogger(__name__)
 
 
@@ -318,40 +319,69 @@ class SlotWeek:
 SERVICE_FIELDS = ("id", "title", "description", "duration_minutes", "price_amount", "currency", "location")
 
 
+def _instance_from_row(model: type[M], values: Sequence[Any]) -> M:
+    """A model instance from its concrete columns in order, through each field's converters (a JSONField's
+    decoding), as the ORM would build it."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in fields], converted)
+
+
+def _columns(model: type[models.Model], alias: str) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+# The profile's one query, written out: Django's compiler took 1.8 of its 2.1 ms of CPU (three JSON array
+# subqueries and a join compiled on every request), more than the rest of the page's data together
+# (docs/benchmarks.md). The column lists come from the models, so a new field is read without a change
+# here; tests/providers/test_public_profile.py compares the result with the models' own reads.
+_PUBLIC_PROVIDER_SQL = f"""
+SELECT {_columns(Provider, "p")}, {_columns(Category, "c")},
+  (SELECT coalesce(jsonb_agg(jsonb_build_object(
+      'weekday', r.weekday, 'start_time', r.start_time, 'end_time', r.end_time)), '[]')
+     FROM {AvailabilityRule._meta.db_table} r WHERE r.provider_id = p.id),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('start_date', t.start_date, 'end_date', t.end_date)), '[]')
+     FROM {TimeOff._meta.db_table} t WHERE t.provider_id = p.id AND t.end_date >= %(time_off_from)s),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object({", ".join(f"'{name}', s.{name}" for name in SERVICE_FIELDS)})
+                              ORDER BY s.price_amount, s.title, s.id), '[]')
+     FROM {Service._meta.db_table} s WHERE s.provider_id = p.id AND s.is_active)
+FROM {Provider._meta.db_table} p
+LEFT JOIN {Category._meta.db_table} c ON c.id = p.category_id
+WHERE p.slug = %(slug)s AND p.is_active
+"""  # noqa: S608 - names from the models, values as parameters
+
+
 def public_provider(*, slug: str) -> Provider | None:
-    """An active provider by slug for their public page, with their active services (``public_services``,
-    cheapest first), weekly rules and current and future time off (``schedule_rules``,
-    ``schedule_time_off``) loaded in the same query, as model instances built from JSON arrays. The page and
-    its week of slots then need no query of their own for them: three round trips fewer on the most visited
-    page after search (docs/benchmarks.md)."""
-    rules = AvailabilityRule.objects.filter(provider=OuterRef("pk")).values(
-        row=JSONObject(weekday="weekday", start_time="start_time", end_time="end_time")
-    )
+    """An active provider by slug for their public page, with their category, their active services
+    (``public_services``, cheapest first), weekly rules and current and future time off
+    (``schedule_rules``, ``schedule_time_off``) as model instances, all from one query: the page and its
+    week of slots need no query of their own for them (docs/benchmarks.md)."""
     # Time off that ended before yesterday cannot touch a week the page shows (it starts today at the
     # earliest, and the slot walk looks one day either side for zone offsets).
-    time_off = TimeOff.objects.filter(
-        provider=OuterRef("pk"), end_date__gte=timezone.localdate() - timedelta(days=2)
-    ).values(row=JSONObject(start_date="start_date", end_date="end_date"))
-    services = (
-        Service.objects.filter(provider=OuterRef("pk"), is_active=True)
-        .order_by("price_amount", "title")
-        .values(row=JSONObject(**{name: name for name in SERVICE_FIELDS}))
-    )
-    provider = (
-        Provider.objects.select_related("category")
-        .annotate(
-            rule_rows=ArraySubquery(rules),
-            time_off_rows=ArraySubquery(time_off),
-            service_rows=ArraySubquery(services),
-        )
-        .filter(slug=slug, is_active=True)
-        .first()
-    )
-    if provider is None:
+    time_off_from = timezone.localdate() - timedelta(days=2)
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLIC_PROVIDER_SQL, {"slug": slug, "time_off_from": time_off_from})
+        row = cursor.fetchone()
+    if row is None:
         return None
+    provider_width = len(Provider._meta.concrete_fields)
+    category_width = len(Category._meta.concrete_fields)
+    provider_values = row[:provider_width]
+    category_values = row[provider_width : provider_width + category_width]
+    rule_rows, time_off_rows, service_rows = (
+        json.loads(text) for text in row[provider_width + category_width :]
+    )
+    provider = _instance_from_row(Provider, provider_values)
+    category = _instance_from_row(Category, category_values) if category_values[0] is not None else None
+    Provider.category.field.set_cached_value(provider, category)
     # Cheapest first, as the page lists them; each knows its provider without another query.
     provider.public_services = [  # type: ignore[attr-defined]
-        Service(provider=provider, **row) for row in provider.service_rows
+        Service(provider=provider, **row) for row in service_rows
     ]
     provider.schedule_rules = [  # type: ignore[attr-defined]
         AvailabilityRule(
@@ -360,7 +390,7 @@ def public_provider(*, slug: str) -> Provider | None:
             start_time=time.fromisoformat(row["start_time"]),
             end_time=time.fromisoformat(row["end_time"]),
         )
-        for row in provider.rule_rows
+        for row in rule_rows
     ]
     provider.schedule_time_off = [  # type: ignore[attr-defined]
         TimeOff(
@@ -368,7 +398,7 @@ def public_provider(*, slug: str) -> Provider | None:
             start_date=date.fromisoformat(row["start_date"]),
             end_date=date.fromisoformat(row["end_date"]),
         )
-        for row in provider.time_off_rows
+        for row in time_off_rows
     ]
     return provider
 

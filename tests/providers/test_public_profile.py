@@ -232,3 +232,65 @@ def test_the_week_reads_hours_and_time_off_loaded_with_the_provider_in_two_queri
     assert len(captured) == 2
     slots_per_day = [len(day.slots) for day in response.context["week"].days]
     assert slots_per_day == [3, 3, 0, 3, 3, 0, 0]  # 09:00, 09:30, 10:00 for an hour
+
+
+@pytest.mark.django_db
+def test_the_profiles_one_query_reads_what_the_orm_reads(berlin_tutor, django_assert_num_queries):
+    """``public_provider`` is hand-written SQL built from the models' columns: it must give the same
+    provider, category, services, rules and time off as the ORM, in one query."""
+    from providers.models import Provider
+    from providers.selectors import SERVICE_FIELDS, public_provider
+
+    berlin_tutor.stripe_requirements_due = ["individual.dob.day"]  # a JSONField, decoded like the ORM does
+    berlin_tutor.save()
+    ServiceFactory(provider=berlin_tutor, title="Cheap chat", price_amount=1000)
+    ServiceFactory(provider=berlin_tutor, title="Retired", price_amount=500, is_active=False)
+    TimeOffFactory(provider=berlin_tutor, start_date=date(2026, 6, 3), end_date=date(2026, 6, 4))
+    TimeOffFactory(provider=berlin_tutor, start_date=date(2026, 5, 1), end_date=date(2026, 5, 2))  # long past
+
+    with django_assert_num_queries(1):
+        read = public_provider(slug="tom-becker")
+        assert read is not None
+        category_name = read.category.name
+        services = [[getattr(s, name) for name in SERVICE_FIELDS] for s in read.public_services]
+
+    expected = Provider.objects.select_related("category").get(pk=berlin_tutor.pk)
+    for field in Provider._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+    assert read.stripe_requirements_due == ["individual.dob.day"]
+    assert category_name == expected.category.name == "Tutoring"
+    assert services == [
+        [getattr(s, name) for name in SERVICE_FIELDS]
+        for s in expected.services.filter(is_active=True).order_by("price_amount", "title")
+    ]
+    assert [s.title for s in read.public_services] == ["Cheap chat", "Maths lesson"]
+    assert sorted((r.weekday, r.start_time, r.end_time) for r in read.schedule_rules) == sorted(
+        expected.availability_rules.values_list("weekday", "start_time", "end_time")
+    )
+    assert [(t.start_date, t.end_date) for t in read.schedule_time_off] == [
+        (date(2026, 6, 3), date(2026, 6, 4))
+    ]
+    assert not read._state.adding and read._state.db == "default"
+
+
+@pytest.mark.django_db
+def test_the_profile_of_a_provider_without_a_category_or_services(anonymous, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    from tests.factories import ProviderFactory
+
+    ProviderFactory(slug="no-category", category=None, display_name="Ann Other")
+
+    response = profile(anonymous, slug="no-category")
+
+    assert response.status_code == 200
+    assert response.context["provider"].category is None
+    assert "No services offered at the moment." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_inactive_or_unknown_provider_has_no_profile(anonymous, berlin_tutor):
+    berlin_tutor.is_active = False
+    berlin_tutor.save()
+
+    assert profile(anonymous).status_code == 404
+    assert profile(anonymous, slug="nobody-here").status_code == 404
