@@ -10,7 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.forms import TimezoneSelect
 from providers.forms import SearchForm
-from providers.selectors import HOME_SEARCH_FORM_KEY, SlotWeek, through_cache
+from providers.selectors import HOME_SEARCH_FORM_KEY, ProviderCard, SlotWeek, through_cache
 
 register = template.Library()
 
@@ -68,3 +68,44 @@ def week_grid(week: SlotWeek, slot_link_start: str, picked: datetime | None) -> 
         days.append(f'<div class="week-day">{heading}{body}</div>')
     # Safe: every value in it was escaped above.
     return mark_safe(f'<div class="week-grid">{"".join(days)}</div>')
+
+
+@register.simple_tag
+def search_result_cards(cards: list[ProviderCard], price_filtered: bool) -> SafeString:
+    """The search page's result cards (texts formatted by ``providers.selectors.provider_cards``), built as
+    one string: an include per card, twenty a page, cost as much as the page's SQL (docs/benchmarks.md).
+    Every value is escaped, as autoescaping would."""
+    price_label = "In your price range, from" if price_filtered else "From"
+    html = []
+    for card in cards:
+        provider = card.provider
+        if provider.photo:
+            avatar = (
+                f'<img class="avatar" src="{escape(provider.photo.url)}" alt="" width="72" height="72"'
+                ' loading="lazy">'
+            )
+        else:
+            avatar = (
+                f'<span class="avatar avatar-initials" aria-hidden="true">{escape(provider.initials)}</span>'
+            )
+        category = f"<span>{escape(provider.category.name)}</span> · " if provider.category else ""
+        next_available = (
+            f'<time datetime="{escape(card.next_available_iso)}">{escape(card.next_available)}</time>'
+            if card.next_available_iso
+            else escape(card.next_available)
+        )
+        html.append(
+            f'<article class="provider-card" data-testid="provider-card">{avatar}'
+            '<div class="provider-card-body">'
+            f'<h2 class="provider-card-name"><a href="{escape(card.url)}">'
+            f"{escape(provider.display_name)}</a></h2>"
+            f'<p class="provider-card-headline">{escape(provider.headline)}</p>'
+            f'<p class="provider-card-meta">{category}<span>{escape(provider.city)}</span></p>'
+            '<dl class="provider-card-facts">'
+            f'<div><dt>{price_label}</dt><dd data-testid="from-price">{escape(card.price)}</dd></div>'
+            f"<div><dt>Rating</dt><dd>{escape(card.rating)}</dd></div>"
+            f'<div><dt>Next available</dt><dd data-testid="next-available">{next_available}</dd></div>'
+            "</dl></div></article>"
+        )
+    # Safe: every value in it was escaped above.
+    return mark_safe("".join(html))
