@@ -19,8 +19,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.paginator import Page, Paginator
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from bookings.models import Booking, Review
@@ -174,13 +174,20 @@ def provider_profile_reviews(provider: Provider, page_number: str | int | None) 
             page=_reviews_paginator(provider, total=0).get_page(page_number),
             breakdown=[(stars, 0) for stars in range(5, 0, -1)],
         )
-    counts = Review.objects.filter(provider=provider, is_hidden=False).aggregate(
-        **{str(stars): Count("pk", filter=Q(rating=stars)) for stars in range(5, 0, -1)}
-    )
+    # Written out: on the profile of every reviewed provider, and Django's compiler was most of its cost.
+    with connection.cursor() as cursor:
+        cursor.execute(_STARS_SQL, {"provider": provider.pk})
+        counts: dict[int, int] = dict(cursor.fetchall())
     return ProfileReviews(
         page=provider_reviews_page(provider, page_number, total=sum(counts.values())),
-        breakdown=[(stars, counts[str(stars)]) for stars in range(5, 0, -1)],
+        breakdown=[(stars, counts.get(stars, 0)) for stars in range(5, 0, -1)],
     )
+
+
+_STARS_SQL = f"""
+SELECT rating, count(*) FROM {Review._meta.db_table} WHERE provider_id = %(provider)s AND NOT is_hidden
+GROUP BY rating
+"""  # noqa: S608 - the table name from the model, values as parameters
 
 
 def provider_reviews_page(

@@ -2,13 +2,21 @@
 
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from bookings.models import Booking
 from providers.models import Provider, Service
 from providers.selectors import service_slots
 from providers.time_off import CoveredSession
+
+# Written out: the profile page runs it on every view, and Django's compiler took three quarters of its
+# time (docs/benchmarks.md). tests/bookings/test_busy_intervals.py holds it to the ORM's answer.
+_BUSY_SQL = f"""
+SELECT start_at, end_at FROM {Booking._meta.db_table}
+WHERE provider_id = %(provider)s AND start_at < %(end)s AND end_at > %(start)s
+  AND (status IN (%(confirmed)s, %(completed)s) OR (status = %(pending)s AND hold_expires_at > %(now)s))
+"""  # noqa: S608 - the table name from the model, values as parameters
 
 
 def busy_intervals(
@@ -17,11 +25,20 @@ def busy_intervals(
     """The provider's time taken by bookings between ``start`` and ``end``: confirmed and completed
     sessions, and pending ones whose hold has not lapsed (a lapsed hold is free even before the job
     expires it)."""
-    rows = Booking.objects.filter(provider=provider, start_at__lt=end, end_at__gt=start).filter(
-        Q(status__in=[Booking.Status.CONFIRMED, Booking.Status.COMPLETED])
-        | Q(status=Booking.Status.PENDING_PAYMENT, hold_expires_at__gt=now)
-    )
-    return list(rows.values_list("start_at", "end_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BUSY_SQL,
+            {
+                "provider": provider.pk,
+                "start": start,
+                "end": end,
+                "now": now,
+                "confirmed": Booking.Status.CONFIRMED.value,
+                "completed": Booking.Status.COMPLETED.value,
+                "pending": Booking.Status.PENDING_PAYMENT.value,
+            },
+        )
+        return [(start_at, end_at) for start_at, end_at in cursor.fetchall()]
 
 
 def busy_intervals_source(

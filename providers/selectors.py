@@ -72,6 +72,24 @@ def _prefix_query(text: str) -> SearchQuery | None:
     return SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
 
 
+# What a result card shows (``provider_cards``), the only columns search reads: the rest of a provider's row
+# (the search vector, the bio, Stripe's fields) was most of its width, read and turned into Python twenty
+# times a page for nothing.
+CARD_FIELDS = (
+    "display_name",
+    "slug",
+    "headline",
+    "photo",
+    "city",
+    "category__name",
+    "category__slug",
+    "price_from",
+    "rating_average",
+    "rating_count",
+    "next_available_at",
+)
+
+
 def provider_search(
     *,
     text: str = "",
@@ -90,7 +108,7 @@ def provider_search(
 
     Each sort has a partial index in the same column order (see ``Provider.Meta.indexes``), so a first page
     without words reads twenty index entries instead of sorting every listed provider."""
-    providers = Provider.objects.filter(is_listed=True).select_related("category")
+    providers = Provider.objects.filter(is_listed=True).select_related("category").only(*CARD_FIELDS)
     query = _prefix_query(text)
     if query is not None:
         providers = providers.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
