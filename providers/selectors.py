@@ -1,5 +1,6 @@
 """Reads with logic: search, the profile's slots and reviews, the dashboard's checklist, favourites."""
 
+import hashlib
 import json
 import logging
 import re
@@ -31,6 +32,9 @@ from django.db.models import (
 )
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from marketplace.models import User
 from marketplace.money import format_money
@@ -38,6 +42,7 @@ from marketplace.templatetags.local_time import local_datetime
 from providers.models import AvailabilityRule, Category, Favourite, Provider, Service, TimeOff
 from providers.services import SEARCH_CONFIG
 from providers.slots import (
+    Interval,
     iter_service_slots,
     provider_busy_intervals,
     service_slots,  # noqa: F401 - the public name the rest of the project uses, beside the other reads
@@ -421,6 +426,12 @@ def public_provider(*, slug: str) -> Provider | None:
     return provider
 
 
+def week_bounds(first_day: date, viewer_zone: ZoneInfo) -> Interval:
+    """The seven days from ``first_day``, midnight to midnight in the viewer's zone."""
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=viewer_zone)
+    return start, datetime.combine(first_day + timedelta(days=7), datetime.min.time(), tzinfo=viewer_zone)
+
+
 def service_slot_week(
     *,
     service: Service,
@@ -430,12 +441,14 @@ def service_slot_week(
     now: datetime | None = None,
     rules: Iterable[AvailabilityRule] | None = None,
     time_off: Iterable[TimeOff] | None = None,
+    busy: list[Interval] | None = None,
 ) -> SlotWeek:
-    """Seven days of open slots, days and times in the viewer's zone, starting at ``first_day``. ``rules``
-    and ``time_off`` may come already loaded (see ``public_provider``); otherwise they are queried."""
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=viewer_zone)
-    end = datetime.combine(first_day + timedelta(days=7), datetime.min.time(), tzinfo=viewer_zone)
-    busy = provider_busy_intervals(service.provider, start, end)
+    """Seven days of open slots, days and times in the viewer's zone, starting at ``first_day``. ``rules``,
+    ``time_off`` and the week's ``busy`` time (``week_bounds``) may come already loaded (see
+    ``public_provider``); otherwise they are queried."""
+    start, end = week_bounds(first_day, viewer_zone)
+    if busy is None:
+        busy = provider_busy_intervals(service.provider, start, end)
     by_day: dict[date, list[datetime]] = {first_day + timedelta(days=n): [] for n in range(7)}
     slots = iter_service_slots(
         service=service, start=start, end=end, now=now, busy=busy, rules=rules, time_off=time_off
@@ -453,6 +466,98 @@ def service_slot_week(
         previous_start=None if first_day <= today else max(previous, today),
         next_start=first_day + timedelta(days=7),
     )
+
+
+@dataclass(frozen=True)
+class ProfileWeek:
+    """The profile's week: its slots (``week``) and its grid of links, none picked (``grid_html``)."""
+
+    week: SlotWeek
+    grid_html: str
+
+
+# Bump when the grid's HTML changes, so a deploy never serves the previous version's kept grids.
+PROFILE_WEEK_VERSION = 1
+
+
+def profile_week(
+    *,
+    service: Service,
+    first_day: date,
+    viewer_zone: ZoneInfo,
+    today: date,
+    rules: list[AvailabilityRule],
+    time_off: list[TimeOff],
+    slot_link_start: str,
+    now: datetime | None = None,
+) -> ProfileWeek:
+    """The profile's week of slots for ``service`` and its grid, kept in the shared cache under a key made of
+    everything they are computed from: the service and the provider's scheduling settings, rules and time
+    off, the busy time read now (one query on every view, never cached), the week, the viewer's zone and
+    language, and the minute. Anything that changes what is open changes the key: a slot booked a moment
+    ago is busy time in the very next view's key, so it is never shown open. Within a minute the week is
+    the same for everyone because it is computed as of the minute's end: a slot inside the notice period
+    (or starting) before the minute is out is already gone, one that enters the horizon waits a minute.
+
+    Computing the week and building its up to a hundred links was a third of the profile's cost
+    (docs/benchmarks.md); a kept one is a Redis read."""
+    provider = service.provider
+    now = now or timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    start, end = week_bounds(first_day, viewer_zone)
+    busy = sorted(provider_busy_intervals(provider, start, end))
+    inputs = (
+        PROFILE_WEEK_VERSION,
+        (service.pk, service.duration_minutes, service.is_active),
+        (provider.pk, provider.is_active, provider.timezone, provider.min_notice_minutes),
+        (provider.booking_horizon_days, provider.buffer_before_minutes, provider.buffer_after_minutes),
+        provider.slot_step_minutes,
+        sorted((rule.weekday, rule.start_time, rule.end_time) for rule in rules),
+        sorted((off.start_date, off.end_date) for off in time_off),
+        busy,
+        (first_day, today, str(viewer_zone), get_language(), minute, slot_link_start),
+    )
+    key = "providers:week:" + hashlib.blake2b(repr(inputs).encode(), digest_size=16).hexdigest()
+
+    def compute() -> ProfileWeek:
+        week = service_slot_week(
+            service=service,
+            first_day=first_day,
+            viewer_zone=viewer_zone,
+            today=today,
+            now=minute + timedelta(minutes=1),
+            rules=rules,
+            time_off=time_off,
+            busy=busy,
+        )
+        return ProfileWeek(week=week, grid_html=week_grid_html(week, slot_link_start, picked=None))
+
+    return through_cache(key, compute, timeout=2 * 60)
+
+
+def week_grid_html(week: SlotWeek, slot_link_start: str, picked: datetime | None) -> SafeString:
+    """The week's seven days of slot links (``picked`` marked), built as one string: through the template
+    language the loop (up to a hundred links, each with its condition and five variables) was the profile's
+    largest cost after its query (docs/benchmarks.md). Every value is escaped, as autoescaping would."""
+    link_start = escape(slot_link_start)
+    days = []
+    for day in week.days:
+        heading = (
+            f"<h3>{dateformat.format(day.day, 'D')} <span>{dateformat.format(day.day, 'j M')}</span></h3>"
+        )
+        if day.slots:
+            links = "".join(
+                f'<li><a class="slot{" is-picked" if slot.at == picked else ""}"'
+                f' href="?{link_start}{escape(slot.query)}#times" aria-label="{escape(slot.label)}"'
+                f' data-testid="slot">{escape(slot.clock)}</a></li>'
+                for slot in day.choices
+            )
+            body = f'<ul class="slot-list">{links}</ul>'
+        else:
+            body = '<p class="no-slots">—<span class="visually-hidden">No open times</span></p>'
+        days.append(f'<div class="week-day">{heading}{body}</div>')
+    # Safe: every value in it was escaped above.
+    return mark_safe(f'<div class="week-grid">{"".join(days)}</div>')
 
 
 def providers_to_refresh(*, now: datetime | None = None, everyone: bool = False) -> list[int]:

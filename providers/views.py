@@ -34,6 +34,7 @@ from providers.models import Provider, Service, TimeOff
 from providers.selectors import (
     favourite_providers,
     is_favourite,
+    profile_week,
     provider_cards,
     provider_checklist,
     provider_is_listed,
@@ -41,7 +42,7 @@ from providers.selectors import (
     provider_search,
     public_provider,
     search_form_lists,
-    service_slot_week,
+    week_grid_html,
 )
 from providers.services import (
     availability_rules_set,
@@ -355,23 +356,30 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
     requested = _parse_or_none(parse_date, request.GET.get("week"))
     last_day = today + timedelta(days=provider.booking_horizon_days)
     first_day: date = min(max(requested or today, today), last_day)
-    week = (
-        service_slot_week(
+    # What every slot link of the week shares; each slot adds its own time (SlotChoice.query).
+    slot_link_start = f"service={selected.pk}&week={first_day:%Y-%m-%d}&slot=" if selected else ""
+    shown = (
+        profile_week(
             service=selected,
             first_day=first_day,
             viewer_zone=timezone.get_current_timezone(),
             today=today,
             rules=provider.schedule_rules,  # type: ignore[attr-defined]
             time_off=provider.schedule_time_off,  # type: ignore[attr-defined]
+            slot_link_start=slot_link_start,
         )
         if selected
         else None
     )
+    week = shown.week if shown else None
     picked = _parse_or_none(parse_datetime, request.GET.get("slot")) if selected else None
     if picked is not None and (
         timezone.is_naive(picked) or not week or not any(picked in day.slots for day in week.days)
     ):
         picked = None
+    week_grid = ""
+    if shown is not None:
+        week_grid = week_grid_html(shown.week, slot_link_start, picked) if picked else shown.grid_html
     return render(
         request,
         "providers/profile.html",
@@ -384,8 +392,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
             "next_week_open": week is not None and week.next_start <= last_day,
             "reviews": provider_reviews(provider=provider, page_number=request.GET.get("reviews")),
             "is_favourite": is_favourite(user=request.user, provider=provider),  # type: ignore[arg-type]
-            # What every slot link of the week shares; each slot adds its own time (SlotChoice.query).
-            "slot_link_start": f"service={selected.pk}&week={first_day:%Y-%m-%d}&slot=" if selected else "",
+            "week_grid": week_grid,
         },
     )
 

@@ -1,16 +1,13 @@
 """Template helpers for provider pages: durations, the search form on the home page, the zone picker."""
 
-from datetime import datetime
-
 from django import template
 from django.template.loader import render_to_string
-from django.utils import dateformat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.forms import TimezoneSelect
 from providers.forms import SearchForm
-from providers.selectors import HOME_SEARCH_FORM_KEY, ProviderCard, SlotWeek, through_cache
+from providers.selectors import HOME_SEARCH_FORM_KEY, ProviderCard, through_cache
 
 register = template.Library()
 
@@ -42,32 +39,6 @@ def provider_search_form() -> SafeString:
 def timezone_select(name: str, selected: str, element_id: str) -> SafeString:
     """The zone picker (``marketplace.forms.TimezoneSelect``) outside a form object, for the profile page."""
     return TimezoneSelect().render(name, selected, {"id": element_id})
-
-
-@register.simple_tag
-def week_grid(week: SlotWeek, slot_link_start: str, picked: datetime | None) -> SafeString:
-    """The profile's seven days of slot links, built as one string: through the template language the loop
-    (up to a hundred links, each with its condition and five variables) was the page's largest cost after
-    its query (docs/benchmarks.md). Every value is escaped, as autoescaping would."""
-    link_start = escape(slot_link_start)
-    days = []
-    for day in week.days:
-        heading = (
-            f"<h3>{dateformat.format(day.day, 'D')} <span>{dateformat.format(day.day, 'j M')}</span></h3>"
-        )
-        if day.slots:
-            links = "".join(
-                f'<li><a class="slot{" is-picked" if slot.at == picked else ""}"'
-                f' href="?{link_start}{escape(slot.query)}#times" aria-label="{escape(slot.label)}"'
-                f' data-testid="slot">{escape(slot.clock)}</a></li>'
-                for slot in day.choices
-            )
-            body = f'<ul class="slot-list">{links}</ul>'
-        else:
-            body = '<p class="no-slots">—<span class="visually-hidden">No open times</span></p>'
-        days.append(f'<div class="week-day">{heading}{body}</div>')
-    # Safe: every value in it was escaped above.
-    return mark_safe(f'<div class="week-grid">{"".join(days)}</div>')
 
 
 @register.simple_tag

@@ -270,7 +270,8 @@ def test_the_profiles_one_query_reads_what_the_orm_reads(berlin_tutor, django_as
     assert [(t.start_date, t.end_date) for t in read.schedule_time_off] == [
         (date(2026, 6, 3), date(2026, 6, 4))
     ]
-    assert not read._state.adding and read._state.db == "default"
+    assert not read._state.adding
+    assert read._state.db == "default"
 
 
 @pytest.mark.django_db
@@ -294,3 +295,94 @@ def test_an_inactive_or_unknown_provider_has_no_profile(anonymous, berlin_tutor)
 
     assert profile(anonymous).status_code == 404
     assert profile(anonymous, slug="nobody-here").status_code == 404
+
+
+# --- The week kept in the shared cache (providers.selectors.profile_week) ------------------------------
+
+
+def _slot_starts(response) -> list[datetime]:
+    return [slot for day in response.context["week"].days for slot in day.slots]
+
+
+@pytest.mark.django_db
+def test_a_slot_booked_a_moment_ago_is_never_shown_open(anonymous, client_user, berlin_tutor):
+    from bookings.services import booking_create
+
+    first = profile(anonymous)
+    assert datetime(2026, 6, 1, 7, 0, tzinfo=UTC) in _slot_starts(first)  # 09:00 Berlin, now kept
+
+    booking_create(
+        client=client_user,
+        service=berlin_tutor.services.get(),
+        start_at=datetime(2026, 6, 1, 7, 0, tzinfo=UTC),
+    )
+    again = profile(anonymous)
+
+    assert datetime(2026, 6, 1, 7, 0, tzinfo=UTC) not in _slot_starts(again)
+    assert quote("2026-06-01T07:00:00+00:00") not in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_change_of_hours_time_off_or_notice_shows_at_once(anonymous, berlin_tutor):
+    monday_9 = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    tuesday_9 = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
+    assert {monday_9, tuesday_9} <= set(_slot_starts(profile(anonymous)))
+
+    TimeOffFactory(provider=berlin_tutor, start_date=date(2026, 6, 2), end_date=date(2026, 6, 2))
+    assert tuesday_9 not in _slot_starts(profile(anonymous))
+
+    berlin_tutor.min_notice_minutes = 6 * 60  # now 06:00 UTC: nothing before 12:00 UTC on Monday
+    berlin_tutor.save()
+    assert monday_9 not in _slot_starts(profile(anonymous))
+
+    berlin_tutor.availability_rules.filter(weekday=2).update(start_time=time(10))
+    assert datetime(2026, 6, 3, 7, 0, tzinfo=UTC) not in _slot_starts(profile(anonymous))
+    assert datetime(2026, 6, 3, 8, 0, tzinfo=UTC) in _slot_starts(profile(anonymous))
+
+
+@pytest.mark.django_db
+def test_a_kept_week_is_read_not_computed_again(anonymous, berlin_tutor, monkeypatch):
+    from providers import selectors
+
+    computed = []
+    real = selectors.service_slot_week
+    monkeypatch.setattr(selectors, "service_slot_week", lambda **kw: computed.append(1) or real(**kw))
+
+    first = profile(anonymous).context["week_grid"]
+    second = profile(anonymous).context["week_grid"]
+    profile(anonymous, week="2026-06-08")  # another week: its own entry
+
+    assert first == second
+    assert 'data-testid="slot"' in first
+    assert len(computed) == 2
+
+
+@pytest.mark.django_db
+def test_a_slot_that_starts_before_the_minute_is_out_is_not_offered(anonymous, berlin_tutor, time_machine):
+    """The kept week holds for the rest of the minute, so it is computed as of the minute's end."""
+    time_machine.move_to(datetime(2026, 6, 1, 6, 59, 30, tzinfo=UTC), tick=False)  # 08:59:30 in Berlin
+
+    assert datetime(2026, 6, 1, 7, 0, tzinfo=UTC) in _slot_starts(
+        profile(anonymous)
+    )  # at 09:00, minute ends then
+
+    time_machine.move_to(datetime(2026, 6, 1, 7, 0, 0, tzinfo=UTC), tick=False)
+    starts = _slot_starts(profile(anonymous))
+    assert datetime(2026, 6, 1, 7, 0, tzinfo=UTC) not in starts
+    assert datetime(2026, 6, 1, 7, 30, tzinfo=UTC) in starts
+
+
+@pytest.mark.django_db
+def test_the_profile_shows_its_week_with_the_cache_down(anonymous, berlin_tutor, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+
+    response = profile(anonymous)
+
+    assert response.status_code == 200
+    assert datetime(2026, 6, 1, 7, 0, tzinfo=UTC) in _slot_starts(response)
