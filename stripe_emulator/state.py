@@ -542,11 +542,11 @@ class EmulatorState:
                 heap = self._pending_heap
                 while heap and heap[0][0] <= current:
                     _, seq, txn_id = heapq.heappop(heap)
-                    txn = self.balance_transactions.get(txn_id)
-                    if txn is None or txn["status"] != "pending" or txn_id in self.funds_wait_for:
+                    entry = self.balance_transactions.get(txn_id)
+                    if entry is None or entry["status"] != "pending" or txn_id in self.funds_wait_for:
                         continue
-                    if txn["available_on"] > current:  # moved later since: wait again
-                        heapq.heappush(heap, (txn["available_on"], seq, txn_id))
+                    if entry["available_on"] > current:  # moved later since: wait again
+                        heapq.heappush(heap, (entry["available_on"], seq, txn_id))
                         continue
                     due.append((seq, txn_id))
                 for _, txn_id in sorted(due):
