@@ -384,11 +384,11 @@ def payouts_release(
                     entries.append(entry)
                 payout.hold_reason = ""
                 payout.next_attempt_at = now
-                payout.updated_at = timezone.now()  # as save() would; bulk_update does not
+                payout.updated_at = timezone.now()  # as save() would; _payouts_update_each does not
                 released.append(payout)
                 to_send.append(payout.pk)
             # Each row is updated once in this transaction (see payouts_execute for why that matters).
-            Payout.objects.bulk_update(released, ["status", "hold_reason", "next_attempt_at", "updated_at"])
+            _payouts_update_each(released, ["status", "hold_reason", "next_attempt_at", "updated_at"])
             AuditEntry.objects.bulk_create(entries)
             size = max(settings.PAYOUT_TASK_BATCH, 1)
             for start in range(0, len(to_send), size):
@@ -426,7 +426,7 @@ def payouts_execute(*, payout_ids: Sequence[int], now: datetime | None = None) -
 
     The statements: one claim (``UPDATE ... RETURNING``); one transaction that locks all the batch's rows in
     the fixed order, each kind ``ORDER BY pk``, reads the open disputes, the money totals and the debts for
-    all bookings at once and writes every decision with one ``bulk_update``; the calls; one transaction that
+    all bookings at once and writes every decision with one ``UPDATE``; the calls; one transaction that
     records every transfer (``payout_apply_transfers``). Rare cases (a hold, a refund since scheduling, a debt
     to net, a failed call) take their own statements per payout, as before."""
     now = now or timezone.now()
@@ -453,7 +453,7 @@ def _payouts_claim(payout_ids: Sequence[int], *, now: datetime) -> list[tuple[in
     row updated twice in one transaction has its foreign keys checked again at commit (Django's are
     deferred), and that check takes a share lock on the provider's row: the payout would wait for anyone
     booking that provider (booking_create locks it), as test_payouts shows. So every payout row is updated
-    at most once per transaction below, too (one ``bulk_update``)."""
+    at most once per transaction below, too (``_payouts_update_each``)."""
     table = Payout._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -602,14 +602,38 @@ def _payouts_decide(claimed: list[tuple[int, int, int]], *, now: datetime) -> li
                 payout.next_attempt_at = None
                 payout.save(update_fields=["status", "paid_at", "next_attempt_at", "updated_at"])
                 continue
-            payout.updated_at = timezone.now()  # as save() would; bulk_update does not
+            payout.updated_at = timezone.now()  # as save() would; _payouts_update_each does not
             decided.append(payout)
             # A first payout draws on its charge; a second one (after a reversed first) on the platform's
             # balance, since the charge's room for transfers was used by the first.
             charge_id = payments[payout.payment_id].charge_id if payout.sequence == 1 else None
             sends.append(_Send(payout=payout, charge_id=charge_id))
-        Payout.objects.bulk_update(decided, ["amount", "debt_netted", "destination_account_id", "updated_at"])
+        _payouts_update_each(decided, ["amount", "debt_netted", "destination_account_id", "updated_at"])
     return sends
+
+
+def _payouts_update_each(payouts: list[Payout], fields: list[str]) -> None:
+    """Write ``fields`` of each of ``payouts`` (its own values) in one ``UPDATE ... FROM (VALUES ...)``: what
+    ``bulk_update`` does, without its ``CASE`` expressions, whose building cost more CPU than all the rest of
+    a batch's statements. Each row is updated once. ``updated_at`` is written as given (set it)."""
+    if not payouts:
+        return
+    columns = [Payout._meta.get_field(name) for name in fields]
+    params: list[Any] = []
+    for payout in payouts:
+        params.append(payout.pk)
+        params.extend(field.get_db_prep_save(getattr(payout, field.attname), connection) for field in columns)
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    sets = ", ".join(
+        f'"{field.column}" = v."{field.column}"::{field.db_type(connection)}' for field in columns
+    )
+    names = ", ".join(["id", *(f'"{field.column}"' for field in columns)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{Payout._meta.db_table}" AS p SET {sets} '  # noqa: S608 (our own table and columns)
+            f"FROM (VALUES {', '.join([row] * len(payouts))}) AS v({names}) WHERE p.id = v.id",
+            params,
+        )
 
 
 def _payouts_give_back(payout_ids: list[int]) -> None:
@@ -643,9 +667,9 @@ def payout_apply_transfer(*, payout_id: int, transfer: gateway.Transfer) -> Payo
 
 def payout_apply_transfers(applied: list[tuple[int, gateway.Transfer]]) -> list[Payout]:
     """Record each transfer on its payout and mark it paid, all in one transaction and a constant number of
-    statements: locks in the fixed order, one ``bulk_update``, the audit entries and the "payout sent"
-    messages in one insert each, and the clawback check's totals for all bookings at once. Idempotent per
-    payout. Returns the payouts, in the order of ``applied``."""
+    statements: locks in the fixed order, one ``UPDATE`` of the payouts, the audit entries and the "payout
+    sent" messages in one insert each, and the clawback check's totals for all bookings at once. Idempotent
+    per payout. Returns the payouts, in the order of ``applied``."""
     payout_ids = [payout_id for payout_id, _ in applied]
     with transaction.atomic():
         rows = list(Payout.objects.filter(pk__in=payout_ids).values_list("booking_id", "payment_id"))
@@ -699,10 +723,10 @@ def payout_apply_transfers(applied: list[tuple[int, gateway.Transfer]]) -> list[
             entry = _payout_move(payout, to=Payout.Status.PAID, reason=f"transfer {transfer.id}")
             if entry is not None:
                 entries.append(entry)
-            payout.updated_at = payout.paid_at  # as save() would; bulk_update does not
+            payout.updated_at = payout.paid_at  # as save() would; _payouts_update_each does not
             paid.append(payout)
         if paid:
-            Payout.objects.bulk_update(
+            _payouts_update_each(
                 paid,
                 [
                     "transfer_id",
