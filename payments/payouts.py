@@ -618,7 +618,8 @@ def _payouts_update_each(payouts: list[Payout], fields: list[str]) -> None:
     a batch's statements. Each row is updated once. ``updated_at`` is written as given (set it)."""
     if not payouts:
         return
-    columns = [Payout._meta.get_field(name) for name in fields]
+    columns = [field for field in Payout._meta.concrete_fields if field.name in fields]
+    assert len(columns) == len(fields), fields
     params: list[Any] = []
     for payout in payouts:
         params.append(payout.pk)
