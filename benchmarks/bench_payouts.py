@@ -7,9 +7,10 @@ same concurrency (`--workers` threads, default 4):
 - **raw**: the threads call `gateway.transfer_create` directly, one transfer per paid charge, with the
   parameters a payout sends (amount, currency, destination, `source_transaction`, `transfer_group`,
   metadata, an idempotency key). Nothing else happens: the floor of any payout.
-- **release**: `payouts_release()` (what beat runs) on the main thread, and every `payout_execute_task` it
-  enqueues on commit run by the worker threads through the real task code (claim, locks, holds, the
-  transfer, `payout_apply_transfer` with its audit entry and "payout sent" notification row), until every
+- **release**: `payouts_release()` (what beat runs) on the main thread, and every
+  `payout_execute_batch_task` it enqueues on commit (`PAYOUT_TASK_BATCH` payouts each) run by the worker
+  threads through the real task code (claim, locks, holds, one transfer per payout,
+  `payout_apply_transfers` with the audit entries and "payout sent" notification rows), until every
   payout is paid. In-process threads stand in for Celery workers so both measurements have the same
   process model; a real worker would add one Redis round trip per task (the broker hop, well under a
   millisecond on loopback) and nothing else. The queued "payout sent" emails are left queued (their rows
@@ -211,11 +212,13 @@ class Breakdown:
             gateway.transfer_create = real
 
     def summary(self) -> str:
-        per = max(self.jobs, 1)
+        per = max(self.stripe_calls, 1)  # one call per payout
+        batch = self.stripe_calls / max(self.jobs, 1)
         return (
-            f"per payout, on its worker thread: {self.job_seconds / per * 1000:.1f} ms in all, "
+            f"per payout, on the worker threads ({self.jobs:,} tasks, {batch:.1f} payouts each): "
+            f"{self.job_seconds / per * 1000:.1f} ms in all, "
             f"{self.queries / per:.1f} SQL statements taking {self.sql_seconds / per * 1000:.1f} ms, "
-            f"the Stripe call {self.stripe_seconds / max(self.stripe_calls, 1) * 1000:.1f} ms; "
+            f"the Stripe call {self.stripe_seconds / per * 1000:.1f} ms; "
             f"payouts_release() itself returned after {self.release_seconds:.1f} s"
         )
 
@@ -285,16 +288,16 @@ def run_on_threads(jobs: list[Callable[[], None]], *, workers: int) -> float:
 
 @contextmanager
 def payout_tasks_on(pool: WorkerThreads) -> Iterator[None]:
-    """Route the `payout_execute_task`s enqueued on commit to `pool`; other tasks (the "payout sent"
-    emails) stay queued as rows. Restores the real enqueue after."""
+    """Route the payout tasks enqueued on commit to `pool`; other tasks (the "payout sent" emails) stay
+    queued as rows. Restores the real enqueue after."""
     import marketplace.enqueue
-    from payments.tasks import payout_execute_task
+    from payments.tasks import payout_execute_batch_task, payout_execute_task
 
     send = marketplace.enqueue._send
 
     def route(task: Any, kwargs: dict[str, Any]) -> None:
-        if task is payout_execute_task:
-            pool.jobs.put(partial(payout_execute_task, **kwargs))
+        if task is payout_execute_task or task is payout_execute_batch_task:
+            pool.jobs.put(partial(task, **kwargs))
 
     marketplace.enqueue._send = route
     try:

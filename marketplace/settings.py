@@ -255,6 +255,9 @@ AUTO_COMPLETE_HOURS = env.int("AUTO_COMPLETE_HOURS", default=48)
 REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
 # Transfer attempts (with backoff, 1 minute doubling to 2 hours) before a payout is failed and admins told.
 PAYOUT_MAX_ATTEMPTS = env.int("PAYOUT_MAX_ATTEMPTS", default=8)
+# Payouts per transfer task: the release hands due payouts out in chunks of this many, and a task decides
+# and records its chunk in a constant number of SQL statements (still one Stripe call and key per payout).
+PAYOUT_TASK_BATCH = env.int("PAYOUT_TASK_BATCH", default=25)
 CANCELLATION_FULL_REFUND_HOURS = env.int("CANCELLATION_FULL_REFUND_HOURS", default=24)
 LATE_CANCELLATION_REFUND_PERCENT = env.int("LATE_CANCELLATION_REFUND_PERCENT", default=0)
 # Stripe lets a Checkout Session live 30 minutes at the least; one more absorbs clock skew.

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -59,6 +59,64 @@ def notification_queue(
     existing = Notification.objects.filter(key=key).first()
     if existing:
         return existing
+    fields = _notification_fields(
+        recipient=recipient,
+        template=template,
+        context=context,
+        attachments=attachments,
+        category=category,
+        only_while_booking=only_while_booking,
+    )
+    notification, created = Notification.objects.get_or_create(key=key, defaults=fields)
+    if created:
+        _send_when_committed(notification)
+    return notification
+
+
+def notification_queue_many(messages: list[dict[str, Any]]) -> list[Notification]:
+    """``notification_queue`` for many messages at once (each a dict of its keyword arguments), in a constant
+    number of statements: one look for the keys already taken, one insert of the rest. Same semantics: a
+    key already queued keeps its message; a key taken meanwhile by someone else (the insert hits the unique
+    key) sends every message through ``notification_queue`` one by one instead. Returns the notifications
+    in the order of ``messages``."""
+    if not messages:
+        return []
+    found = {n.key: n for n in Notification.objects.filter(key__in=[m["key"] for m in messages])}
+    new: dict[str, Notification] = {}
+    for message in messages:
+        key = message["key"]
+        if key in found or key in new:
+            continue
+        fields = _notification_fields(
+            recipient=message["recipient"],
+            template=message["template"],
+            context=message["context"],
+            attachments=message.get("attachments"),
+            category=message.get("category", ESSENTIAL),
+            only_while_booking=message.get("only_while_booking"),
+        )
+        new[key] = Notification(key=key, **fields)
+    if new:
+        try:
+            with transaction.atomic():
+                Notification.objects.bulk_create(new.values())
+        except IntegrityError:
+            return [notification_queue(**message) for message in messages]
+        for notification in new.values():
+            _send_when_committed(notification)
+    return [found.get(m["key"]) or new[m["key"]] for m in messages]
+
+
+def _notification_fields(
+    *,
+    recipient: User,
+    template: str,
+    context: dict[str, Any],
+    attachments: list[dict[str, str]] | None,
+    category: str,
+    only_while_booking: tuple[Any, str] | None,
+) -> dict[str, Any]:
+    """The row ``notification_queue`` writes for a new key, rendered now."""
     wants_it = is_wanted(recipient, category)
     headers: dict[str, str] = {}
     if category in _PREFERENCE_FIELD:
@@ -67,26 +125,25 @@ def notification_queue(
         # Mail clients show their own "unsubscribe" for this; it opens the same confirming page.
         headers["List-Unsubscribe"] = f"<{link}>"
     message = message_render(template=template, recipient=recipient, context=context, attachments=attachments)
-    notification, created = Notification.objects.get_or_create(
-        key=key,
-        defaults={
-            "to_email": recipient.email,
-            "subject": message.subject[:255],
-            "body_text": message.text,
-            "body_html": message.html,
-            "attachments": message.attachments,
-            "headers": headers,
-            "booking": only_while_booking[0] if only_while_booking else None,
-            "booking_status_required": only_while_booking[1] if only_while_booking else "",
-            "status": Notification.Status.PENDING if wants_it else Notification.Status.SKIPPED,
-            "last_error": "" if wants_it else f"{recipient.email} turned {category} emails off",
-        },
-    )
-    if created and wants_it:
+    return {
+        "to_email": recipient.email,
+        "subject": message.subject[:255],
+        "body_text": message.text,
+        "body_html": message.html,
+        "attachments": message.attachments,
+        "headers": headers,
+        "booking": only_while_booking[0] if only_while_booking else None,
+        "booking_status_required": only_while_booking[1] if only_while_booking else "",
+        "status": Notification.Status.PENDING if wants_it else Notification.Status.SKIPPED,
+        "last_error": "" if wants_it else f"{recipient.email} turned {category} emails off",
+    }
+
+
+def _send_when_committed(notification: Notification) -> None:
+    if notification.status == Notification.Status.PENDING:
         from notifications.tasks import notification_send_task
 
         enqueue_after_commit(notification_send_task, notification_id=notification.pk)
-    return notification
 
 
 # --- Unsubscribing without logging in ---------------------------------------------------------------------

@@ -38,7 +38,13 @@ def close_checkouts_task() -> None:
 
 @shared_task
 def payout_execute_task(*, payout_id: int) -> None:
+    # Kept for tasks already queued before the release handed payouts out in batches.
     payouts.payout_execute(payout_id=payout_id)
+
+
+@shared_task
+def payout_execute_batch_task(*, payout_ids: list[int]) -> None:
+    payouts.payouts_execute(payout_ids=payout_ids)
 
 
 @shared_task

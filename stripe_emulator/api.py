@@ -486,14 +486,17 @@ def _execute(
             if crash:
                 response = _crash_response()
             if idempotency_key is not None:
-                state.idempotency[idempotency_key] = {
-                    "fingerprint": fingerprint,
-                    "status": response.status,
-                    "body": json.dumps(response.body),
-                    "headers": dict(response.headers),
-                    "request_id": request_id,
-                    "first_used_at": time.time(),
-                }
+                state.store_idempotency_record(
+                    idempotency_key,
+                    {
+                        "fingerprint": fingerprint,
+                        "status": response.status,
+                        "body": json.dumps(response.body),
+                        "headers": dict(response.headers),
+                        "request_id": request_id,
+                        "first_used_at": time.time(),
+                    },
+                )
     finally:
         state.current_request.info = None
     return response

@@ -34,6 +34,7 @@ Money model (what the rules check; the arithmetic is in ledger.py):
 from __future__ import annotations
 
 import copy
+import heapq
 import json
 import secrets
 import string
@@ -178,6 +179,58 @@ class EmulatorState:
         self.idempotency: dict[str, dict[str, Any]] = {}
         self.in_flight_keys: set[str] = set()
         self.request_log: list[dict[str, Any]] = []
+        self.reindex_clock()
+
+    # The clock's indexes ----------------------------------------------------------------------------
+    # What `tick` has to look at, kept so that a tick costs what is due, not the size of the account.
+    # All derived (rebuilt by `reindex_clock` when a state file is loaded), never persisted, and lazy:
+    # an entry is checked against its object when it comes due and dropped if it no longer applies.
+    # They are kept up to date by the methods here that add objects or move their times. Code that edits
+    # a stored object's `available_on`, `expires_at` or `first_used_at` directly must call
+    # `reindex_clock()` afterwards (under the lock).
+
+    def reindex_clock(self) -> None:
+        """Rebuild the clock's indexes from the objects (cost: the size of the account). Call it with the
+        lock held; it takes none itself, since leaving the outermost lock saves the state file, which the
+        constructor must not do before the file is loaded."""
+        # Creation order of balance transactions (the order the clock releases them in).
+        self._txn_seq: dict[str, int] = {txn_id: n for n, txn_id in enumerate(self.balance_transactions)}
+        self._next_txn_seq = len(self._txn_seq)
+        # (available_on, seq, txn id) of pending transactions not waiting for a charge.
+        self._pending_heap: list[tuple[int, int, str]] = [
+            (txn["available_on"], self._txn_seq[txn_id], txn_id)
+            for txn_id, txn in self.balance_transactions.items()
+            if txn["status"] == "pending" and txn_id not in self.funds_wait_for
+        ]
+        heapq.heapify(self._pending_heap)
+        # Charge id -> the transactions waiting for its funds (a superset of `funds_wait_for`'s).
+        self._waiters: dict[str, list[str]] = {}
+        for txn_id, charge_id in self.funds_wait_for.items():
+            self._waiters.setdefault(charge_id, []).append(txn_id)
+        # Charges whose waiters the next tick must look at (their funds may be available already).
+        self._charges_to_check: set[str] = set(self._waiters)
+        # (expires_at, seq, session id) of open checkout sessions.
+        self._session_seq = len(self.checkout_sessions)
+        self._session_heap: list[tuple[int, int, str]] = [
+            (session["expires_at"], n, session_id)
+            for n, (session_id, session) in enumerate(self.checkout_sessions.items())
+            if session["status"] == "open"
+        ]
+        heapq.heapify(self._session_heap)
+        self._reindex_idempotency_keys()
+
+    def _reindex_idempotency_keys(self) -> None:
+        # (first_used_at, key) of stored idempotency keys.
+        self._key_heap: list[tuple[float, str]] = [
+            (record["first_used_at"], key) for key, record in self.idempotency.items()
+        ]
+        heapq.heapify(self._key_heap)
+
+    def store_idempotency_record(self, key: str, record: dict[str, Any]) -> None:
+        """Keep a key's answer (the API layer calls this with the lock held)."""
+        with self.lock:
+            self.idempotency[key] = record
+            heapq.heappush(self._key_heap, (record["first_used_at"], key))
 
     def reset(self) -> None:
         with self.lock:
@@ -208,6 +261,7 @@ class EmulatorState:
                     for name, value in loaded.fields.items():
                         setattr(self, name, value)
                     self._index_transfers()
+                    self.reindex_clock()
                     self._book_legacy_balances(loaded.legacy_balances)
                     # A file of an older version is rewritten in the current one when the lock is left.
                     if not loaded.upgraded:
@@ -356,14 +410,24 @@ class EmulatorState:
 
     def forget_expired_idempotency_keys(self) -> None:
         with self.lock:
-            for key in [key for key, record in self.idempotency.items() if self._key_expired(record)]:
-                del self.idempotency[key]
+            heap = self._key_heap
+            while heap and self._key_expired({"first_used_at": heap[0][0]}):
+                first_used_at, key = heapq.heappop(heap)
+                record = self.idempotency.get(key)
+                # A key forgotten on read and used again has a newer record, with its own entry.
+                if (
+                    record is not None
+                    and record["first_used_at"] == first_used_at
+                    and self._key_expired(record)
+                ):
+                    del self.idempotency[key]
 
     def control_age_idempotency_keys(self, seconds: float) -> dict[str, Any]:
         """Pretend every stored key was first used `seconds` earlier (for tests of the 24-hour expiry)."""
         with self.lock:
             for record in self.idempotency.values():
                 record["first_used_at"] -= seconds
+            self._reindex_idempotency_keys()
             return {"keys": len(self.idempotency), "aged_seconds": seconds}
 
     # Balances and balance transactions ------------------------------------------------------------
@@ -403,10 +467,17 @@ class EmulatorState:
             description=description,
         )
         self.balance_transactions[txn["id"]] = txn
+        self._txn_seq[txn["id"]] = seq = self._next_txn_seq
+        self._next_txn_seq += 1
         if account is not None:
             self.account_of[txn["id"]] = account
         if waits_for is not None:
             self.funds_wait_for[txn["id"]] = waits_for
+            self._waiters.setdefault(waits_for, []).append(txn["id"])
+            if self._charge_funds_available(waits_for):  # since this second: the next tick releases it
+                self._charges_to_check.add(waits_for)
+        elif is_pending:
+            heapq.heappush(self._pending_heap, (available_on, seq, txn["id"]))
         return txn
 
     def _balances(self, account: str | None) -> dict[str, dict[str, int]]:
@@ -452,28 +523,62 @@ class EmulatorState:
     def release_due_funds(self, *, everything: bool = False) -> int:
         """Make pending funds available: those whose `available_on` has passed (all of them with
         `everything`), then those waiting for a charge whose funds now are. Sends `balance.available` to
-        each account whose balance changed. Returns how many transactions became available."""
+        each account whose balance changed. Returns how many transactions became available.
+
+        The clock's call looks only at what is due (the heap of pending transactions by `available_on`,
+        the charges whose funds may just have arrived); `everything` scans the account."""
         with self.lock:
             current = now()
             released: list[str] = []
-            for txn_id, txn in self.balance_transactions.items():
-                if txn["status"] != "pending" or txn_id in self.funds_wait_for:
-                    continue
-                if everything or txn["available_on"] <= current:
+            if everything:
+                for txn_id, txn in self.balance_transactions.items():
+                    if txn["status"] != "pending" or txn_id in self.funds_wait_for:
+                        continue
                     txn.update(status="available", available_on=min(txn["available_on"], current))
                     released.append(txn_id)
-            for txn_id, charge_id in list(self.funds_wait_for.items()):
-                charge = self.charges.get(charge_id) or {}
-                source = self.balance_transactions.get(charge.get("balance_transaction") or "")
-                if source is not None and source["status"] == "available":
-                    self.balance_transactions[txn_id].update(
-                        status="available", available_on=source["available_on"]
-                    )
-                    del self.funds_wait_for[txn_id]
+                self._charges_to_check.update(self._waiters)
+            else:
+                due: list[tuple[int, str]] = []
+                heap = self._pending_heap
+                while heap and heap[0][0] <= current:
+                    _, seq, txn_id = heapq.heappop(heap)
+                    entry = self.balance_transactions.get(txn_id)
+                    if entry is None or entry["status"] != "pending" or txn_id in self.funds_wait_for:
+                        continue
+                    if entry["available_on"] > current:  # moved later since: wait again
+                        heapq.heappush(heap, (entry["available_on"], seq, txn_id))
+                        continue
+                    due.append((seq, txn_id))
+                for _, txn_id in sorted(due):
+                    txn = self.balance_transactions[txn_id]
+                    txn.update(status="available", available_on=min(txn["available_on"], current))
                     released.append(txn_id)
+                    if txn["source"] in self._waiters:
+                        self._charges_to_check.add(txn["source"])
+            waiting: list[tuple[int, str]] = []
+            charges, self._charges_to_check = self._charges_to_check, set()
+            for charge_id in charges:
+                if not self._charge_funds_available(charge_id):
+                    continue  # looked at again when its funds are released (above)
+                for txn_id in self._waiters.pop(charge_id, []):
+                    if self.funds_wait_for.get(txn_id) == charge_id:
+                        waiting.append((self._txn_seq[txn_id], txn_id))
+            for _, txn_id in sorted(waiting):  # in the order they were booked, as `funds_wait_for` is
+                charge = self.charges[self.funds_wait_for[txn_id]]
+                source = self.balance_transactions[charge["balance_transaction"]]
+                self.balance_transactions[txn_id].update(
+                    status="available", available_on=source["available_on"]
+                )
+                del self.funds_wait_for[txn_id]
+                released.append(txn_id)
             for account in dict.fromkeys(self.account_of.get(txn_id) for txn_id in released):
                 self.emit("balance.available", self.api_balance_retrieve(account), account=account)
             return len(released)
+
+    def _charge_funds_available(self, charge_id: str) -> bool:
+        charge = self.charges.get(charge_id) or {}
+        source = self.balance_transactions.get(charge.get("balance_transaction") or "")
+        return source is not None and source["status"] == "available"
 
     def control_settle_balance(self) -> dict[str, Any]:
         """Make every pending fund available now (funds waiting for a bank debit that has not succeeded
@@ -618,6 +723,8 @@ class EmulatorState:
                 "url": f"{self.public_url}/c/pay/{session_id}",
             }
             self.checkout_sessions[session_id] = session
+            heapq.heappush(self._session_heap, (expires_at, self._session_seq, session_id))
+            self._session_seq += 1
             self.session_private[session_id] = {
                 "line_items": params["line_items"],
                 "payment_intent_data": params.get("payment_intent_data", {}),
@@ -650,12 +757,23 @@ class EmulatorState:
         self.emit("checkout.session.expired", session)
 
     def expire_due_sessions(self) -> None:
-        """Expire open sessions past their `expires_at` (called by the clock thread and on reads)."""
+        """Expire open sessions past their `expires_at` (called by the clock thread and on reads), in the
+        order they were created; only the sessions due are looked at (a heap by `expires_at`)."""
         with self.lock:
             current = now()
-            for session in self.checkout_sessions.values():
-                if session["status"] == "open" and session["expires_at"] <= current:
-                    self._expire_session(session)
+            due: list[tuple[int, str]] = []
+            heap = self._session_heap
+            while heap and heap[0][0] <= current:
+                _, seq, session_id = heapq.heappop(heap)
+                session = self.checkout_sessions.get(session_id)
+                if session is None or session["status"] != "open":
+                    continue
+                if session["expires_at"] > current:  # moved later since: wait again
+                    heapq.heappush(heap, (session["expires_at"], seq, session_id))
+                    continue
+                due.append((seq, session_id))
+            for _, session_id in sorted(due):
+                self._expire_session(self.checkout_sessions[session_id])
 
     def control_expire_session(self, session_id: str) -> dict[str, Any]:
         return self.api_checkout_session_expire(session_id)

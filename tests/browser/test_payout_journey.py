@@ -122,7 +122,7 @@ def test_a_provider_sets_up_payouts_completes_a_paid_session_and_is_paid_by_the_
     # Beat's job, in the worker: the release hands the payout to a task, which the worker runs too.
     wait_for_line(worker, "ready.", timeout=60)
     release_payouts_task.delay()
-    wait_for_line(worker, "payments.tasks.payout_execute_task", timeout=60)
+    wait_for_line(worker, "payments.tasks.payout_execute_batch_task", timeout=60)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         payout.refresh_from_db()

@@ -226,15 +226,15 @@ def test_a_worker_dying_after_stripe_accepted_the_transfer_pays_once(
     payout, after_hold = _complete_and_pass_the_hold(confirmed, settings)
     import payments.payouts as payouts_module
 
-    real_apply = payouts_module.payout_apply_transfer
+    real_apply = payouts_module.payout_apply_transfers
 
-    def die(**kwargs):
+    def die(*args, **kwargs):
         raise SystemExit("worker killed between Stripe's answer and our commit")
 
-    monkeypatch.setattr(payouts_module, "payout_apply_transfer", die)
+    monkeypatch.setattr(payouts_module, "payout_apply_transfers", die)
     with pytest.raises(SystemExit):
         release(after_hold)
-    monkeypatch.setattr(payouts_module, "payout_apply_transfer", real_apply)
+    monkeypatch.setattr(payouts_module, "payout_apply_transfers", real_apply)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PROCESSING
     assert len(_transfers(stripe_emulator)) == 1
@@ -410,14 +410,14 @@ def worker_threads(monkeypatch):
     stay queued (their rows are written; sending them is other tests' business). Other tasks run inline."""
     import marketplace.enqueue
     from notifications.tasks import notification_send_task
-    from payments.tasks import payout_execute_task
+    from payments.tasks import payout_execute_batch_task, payout_execute_task
 
     workers = _WorkerThreads(8)
     send = marketplace.enqueue._send
 
     def route(task, kwargs):
-        if task is payout_execute_task:
-            workers.jobs.put(partial(payout_execute_task, **kwargs))
+        if task in (payout_execute_task, payout_execute_batch_task):
+            workers.jobs.put(partial(task, **kwargs))
         elif task is not notification_send_task:
             send(task, kwargs)
 

@@ -153,6 +153,7 @@ def test_expire_control_expires_an_open_session_and_sends_expired(stripe_emulato
 def test_session_expires_on_its_own_when_expires_at_passes(stripe_emulator, open_session):
     with stripe_emulator.server.state.lock:
         stripe_emulator.server.state.checkout_sessions[open_session.id]["expires_at"] = int(time.time()) - 1
+        stripe_emulator.server.state.reindex_clock()  # edits behind the state's back need a reindex
 
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline and not stripe_emulator.events("checkout.session.expired"):
