@@ -273,9 +273,12 @@ def payout_schedule(*, booking: Booking, due_at: datetime) -> Payout | None:
 def payout_schedule_again(*, booking: Booking) -> Payout | None:
     """After a chargeback the client's bank decided for us, the provider is owed their share again: when it
     was already taken back, a second payout for the difference is due now (the caller holds the booking's
-    lock). None when nothing is owed or a payout that has not gone yet will carry it."""
+    lock). None when nothing is owed or a payout that has not gone yet, or is on its way, will carry it."""
     owed = provider_owed(booking) - provider_paid(booking)
-    if owed <= 0 or booking.payouts.filter(status__in=Payout.RELEASABLE_STATUSES).exists():
+    # A payout on its way (``processing``) is not counted as paid yet, but it will carry the share: a second
+    # one decided beside it would send the share twice.
+    on_its_way = (*Payout.RELEASABLE_STATUSES, Payout.Status.PROCESSING)
+    if owed <= 0 or booking.payouts.filter(status__in=on_its_way).exists():
         return None
     last = booking.payouts.order_by("-sequence").first()
     if last is None:

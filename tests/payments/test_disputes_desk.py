@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -412,6 +413,19 @@ def test_a_chargeback_won_before_the_payout_releases_it(
 
     assert Dispute.objects.get().status == Dispute.Status.WON
     assert completed.payouts.get().status == Payout.Status.PAID
+
+
+def test_no_second_payout_is_scheduled_beside_one_on_its_way(completed):
+    """A dispute decided for us while the first payout's transfer is in flight: that payout carries the
+    share; scheduling another beside it (``processing`` is not counted as paid yet) would send it twice."""
+    from payments.payouts import payout_schedule_again
+
+    completed.payouts.update(status=Payout.Status.PROCESSING)
+
+    with transaction.atomic():
+        assert payout_schedule_again(booking=completed) is None
+
+    assert completed.payouts.count() == 1
 
 
 def test_a_chargeback_after_the_payout_takes_the_share_back_and_won_pays_it_again(
