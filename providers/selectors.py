@@ -1,8 +1,10 @@
 """Reads with logic: search, the profile's slots and reviews, the dashboard's checklist, favourites."""
 
 import hashlib
+import inspect
 import json
 import logging
+import pickle
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,13 +34,12 @@ from django.db.models import (
 )
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from marketplace.models import User
 from marketplace.money import format_money
 from marketplace.templatetags.local_time import local_datetime
+from providers.html import week_grid_html
 from providers.models import AvailabilityRule, Category, Favourite, Provider, Service, TimeOff
 from providers.services import SEARCH_CONFIG
 from providers.slots import (
@@ -198,12 +199,16 @@ def provider_cards(*, providers: Iterable[Provider], currency: str) -> list[Prov
 def through_cache(key: str, compute: Callable[[], T], *, timeout: int) -> T:
     """``compute()``'s value, kept in the shared cache for ``timeout`` seconds (or until deleted).
 
-    Only a cache: with Redis away the value is computed each time rather than the page failing."""
+    Only a cache: with Redis away the value is computed each time rather than the page failing, and an entry
+    that cannot be read back (written by another version of a class) is computed again and replaced."""
     try:
         value = cache.get(key)
     except redis.RedisError as error:
         logger.warning("%s: cache unavailable (%s); computing it", key, error)
         return compute()
+    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError) as error:
+        logger.warning("%s: kept value unreadable (%r); computing it again", key, error)
+        value = None
     if value is None:
         value = compute()
         try:
@@ -476,8 +481,14 @@ class ProfileWeek:
     grid_html: str
 
 
-# Bump when the grid's HTML changes, so a deploy never serves the previous version's kept grids.
-PROFILE_WEEK_VERSION = 1
+# Part of every kept week's key: the source of the grid builder and of the classes kept, so a deploy that
+# changes any of them never reads the previous version's entries (which expire in two minutes anyway).
+_PROFILE_WEEK_CODE = hashlib.blake2b(
+    "".join(
+        inspect.getsource(part) for part in (week_grid_html, SlotChoice, SlotDay, SlotWeek, ProfileWeek)
+    ).encode(),
+    digest_size=8,
+).hexdigest()
 
 
 def profile_week(
@@ -507,7 +518,7 @@ def profile_week(
     start, end = week_bounds(first_day, viewer_zone)
     busy = sorted(provider_busy_intervals(provider, start, end))
     inputs = (
-        PROFILE_WEEK_VERSION,
+        _PROFILE_WEEK_CODE,
         (service.pk, service.duration_minutes, service.is_active),
         (provider.pk, provider.is_active, provider.timezone, provider.min_notice_minutes),
         (provider.booking_horizon_days, provider.buffer_before_minutes, provider.buffer_after_minutes),
@@ -533,31 +544,6 @@ def profile_week(
         return ProfileWeek(week=week, grid_html=week_grid_html(week, slot_link_start, picked=None))
 
     return through_cache(key, compute, timeout=2 * 60)
-
-
-def week_grid_html(week: SlotWeek, slot_link_start: str, picked: datetime | None) -> SafeString:
-    """The week's seven days of slot links (``picked`` marked), built as one string: through the template
-    language the loop (up to a hundred links, each with its condition and five variables) was the profile's
-    largest cost after its query (docs/benchmarks.md). Every value is escaped, as autoescaping would."""
-    link_start = escape(slot_link_start)
-    days = []
-    for day in week.days:
-        heading = (
-            f"<h3>{dateformat.format(day.day, 'D')} <span>{dateformat.format(day.day, 'j M')}</span></h3>"
-        )
-        if day.slots:
-            links = "".join(
-                f'<li><a class="slot{" is-picked" if slot.at == picked else ""}"'
-                f' href="?{link_start}{escape(slot.query)}#times" aria-label="{escape(slot.label)}"'
-                f' data-testid="slot">{escape(slot.clock)}</a></li>'
-                for slot in day.choices
-            )
-            body = f'<ul class="slot-list">{links}</ul>'
-        else:
-            body = '<p class="no-slots">—<span class="visually-hidden">No open times</span></p>'
-        days.append(f'<div class="week-day">{heading}{body}</div>')
-    # Safe: every value in it was escaped above.
-    return mark_safe(f'<div class="week-grid">{"".join(days)}</div>')
 
 
 def providers_to_refresh(*, now: datetime | None = None, everyone: bool = False) -> list[int]:

@@ -30,6 +30,7 @@ from providers.forms import (
     TimeOffForm,
     TimezoneForm,
 )
+from providers.html import week_grid_html
 from providers.models import Provider, Service, TimeOff
 from providers.selectors import (
     favourite_providers,
@@ -42,7 +43,6 @@ from providers.selectors import (
     provider_search,
     public_provider,
     search_form_lists,
-    week_grid_html,
 )
 from providers.services import (
     availability_rules_set,

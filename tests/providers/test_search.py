@@ -416,3 +416,20 @@ def test_the_home_page_renders_its_search_form_once_then_serves_it_from_the_cach
     assert len(captured) == 0
     assert 'name="q"' in body
     assert '<option value="tutoring">Tutoring</option>' in body
+
+
+@pytest.mark.django_db
+def test_a_kept_value_that_cannot_be_read_back_is_computed_again_and_replaced(anonymous):
+    """An entry another version of the code wrote (a class renamed, a pickle cut short) is no error page."""
+    from django.core.cache import cache
+
+    from providers.selectors import HOME_SEARCH_FORM_KEY
+
+    CategoryFactory(name="Tutoring", slug="tutoring")
+    client = cache._cache.get_client(HOME_SEARCH_FORM_KEY, write=True)
+    client.set(cache.make_and_validate_key(HOME_SEARCH_FORM_KEY), b"\x80\x05\x95garbage")
+
+    body = anonymous.get(reverse("home")).content.decode()
+
+    assert '<option value="tutoring">Tutoring</option>' in body
+    assert "Tutoring" in cache.get(HOME_SEARCH_FORM_KEY)
