@@ -108,6 +108,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "marketplace.urls"
 WSGI_APPLICATION = "marketplace.wsgi.application"
 
+# Django's form renderer with <input> written in Python (marketplace/form_renderer.py).
+FORM_RENDERER = "marketplace.form_renderer.FormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -433,3 +433,39 @@ def test_a_kept_value_that_cannot_be_read_back_is_computed_again_and_replaced(an
 
     assert '<option value="tutoring">Tutoring</option>' in body
     assert "Tutoring" in cache.get(HOME_SEARCH_FORM_KEY)
+
+
+@pytest.mark.django_db
+def test_card_texts_read_as_the_template_filters_would_in_the_viewers_zone():
+    """``provider_cards`` formats in one pass what ``url`` and ``local_datetime`` gave per card, the day's
+    name once per day: the same texts, including both sides of a clock change (New York, 3 November 2024)."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from marketplace.templatetags.local_time import local_datetime
+    from providers.selectors import provider_cards
+
+    times = [
+        datetime(2024, 11, 3, 5, 30, tzinfo=UTC),  # 01:30 EDT
+        datetime(2024, 11, 3, 6, 30, tzinfo=UTC),  # 01:30 EST, the repeated hour
+        datetime(2024, 11, 3, 14, 0, tzinfo=UTC),  # same day, another card
+        datetime(2024, 11, 5, 23, 45, tzinfo=UTC),
+        None,
+    ]
+    providers = []
+    for n, at in enumerate(times):
+        provider = listed_provider(slug=f"card-{n}")
+        Provider.objects.filter(pk=provider.pk).update(next_available_at=at)
+        providers.append(provider)
+    read = list(provider_search().filter(pk__in=[p.pk for p in providers]).order_by("slug"))
+
+    with timezone.override(ZoneInfo("America/New_York")):
+        cards = provider_cards(providers=read, currency="USD")
+        expected = [local_datetime(at, "D j M, H:i") if at else "No open times" for at in times]
+
+    assert [card.next_available for card in cards] == expected
+    assert expected[:2] == ["Sun 3 Nov, 01:30 EDT", "Sun 3 Nov, 01:30 EST"]
+    assert [card.url for card in cards] == [
+        reverse("providers:profile", args=[f"card-{n}"]) for n in range(5)
+    ]
