@@ -201,6 +201,42 @@ class Provider(models.Model):
                 condition=Q(is_listed=True),
                 name="providers_listed_rating",
             ),
+            # The same orders within one category, led by it (search's category filter is its id, found once
+            # before the scan): browsing a category reads its own first twenty entries, where the orders
+            # above would be walked past every other category's providers (docs/benchmarks.md).
+            models.Index(
+                "category",
+                F("next_available_at").asc(nulls_last=True),
+                F("rating_average").desc(),
+                "id",
+                condition=Q(is_listed=True),
+                name="providers_cat_soonest",
+            ),
+            models.Index(
+                "category",
+                F("rating_average").desc(),
+                F("next_available_at").asc(nulls_last=True),
+                "id",
+                condition=Q(is_listed=True),
+                name="providers_cat_relevance",
+            ),
+            models.Index(
+                "category",
+                "price_from",
+                F("next_available_at").asc(nulls_last=True),
+                "id",
+                condition=Q(is_listed=True),
+                name="providers_cat_price",
+            ),
+            models.Index(
+                "category",
+                F("rating_average").desc(),
+                F("rating_count").desc(),
+                F("next_available_at").asc(nulls_last=True),
+                "id",
+                condition=Q(is_listed=True),
+                name="providers_cat_rating",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
