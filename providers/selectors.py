@@ -105,18 +105,18 @@ def provider_search(
     rating_min: Decimal | None = None,
     sort: str = "relevance",
 ) -> QuerySet[Provider]:
-    """Listed providers matching the filters, each annotated with ``from_price`` and, for text searches,
-    ``rank``. Prices are in cents; the price range keeps providers with at least one active service inside
-    it, and ``from_price`` is then the lowest price *inside the range*: the price that made the provider
-    match, the one the card shows and the price sort orders by. Without a range it is the stored
-    ``price_from``.
+    """Listed providers matching the filters, each annotated with ``from_price`` and, for text searches by
+    relevance, ``rank``. Prices are in cents; the price range keeps providers with at least one active
+    service inside it, and ``from_price`` is then the lowest price *inside the range*: the price that made
+    the provider match, the one the card shows and the price sort orders by. Without a range it is the
+    stored ``price_from``.
 
     Each sort has a partial index in the same column order (see ``Provider.Meta.indexes``), so a first page
     without words reads twenty index entries instead of sorting every listed provider."""
     providers = Provider.objects.filter(is_listed=True).select_related("category").only(*CARD_FIELDS)
     query = _prefix_query(text)
     if query is not None:
-        providers = providers.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
+        providers = providers.filter(search_vector=query)
     if category_slug:
         # The category's id as a subquery run once before the scan (an InitPlan), so the planner can walk the
         # category's own entries of a (category, sort) index instead of joining categories on every row.
@@ -154,7 +154,10 @@ def provider_search(
     if sort in orderings:
         return providers.order_by(*orderings[sort])
     if query is not None:
-        return providers.order_by(F("rank").desc(), soonest, "pk")
+        # Ranked only when the order asks for it: ranking reads each match's whole vector.
+        return providers.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
+            F("rank").desc(), soonest, "pk"
+        )
     # Relevance without words: people who are well rated and free soon first.
     return providers.order_by(F("rating_average").desc(), soonest, "pk")
 
