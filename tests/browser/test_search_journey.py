@@ -67,6 +67,9 @@ def test_on_a_phone_the_filters_fold_behind_a_button_and_the_first_result_is_on_
     phone, providers
 ):
     phone.goto("/providers/")
+    # A first visit shows the results once the page has fetched them again in the browser's zone (site.js):
+    # measure the card that stays, not the one being replaced.
+    phone.wait_for_function("!document.documentElement.classList.contains('zone-pending')")
 
     toggle = phone.get_by_role("button", name="Filters")
     expect(toggle).to_be_visible()
