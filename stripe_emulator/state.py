@@ -40,6 +40,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,26 @@ def now() -> int:
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """`previous_attributes` for an update: the old value of every top-level field that changed."""
     return {key: copy.deepcopy(before.get(key)) for key, value in after.items() if before.get(key) != value}
+
+
+def _pop_due(
+    heap: list[tuple[int, int, str]], current: int, due_at: Callable[[str], int | None]
+) -> list[str]:
+    """Take off ``heap`` (entries ``(time, sequence, id)``) the ids due at ``current``, in the order they
+    were created. ``due_at(id)`` is the item's time now, or None when it no longer waits (gone, or done):
+    such entries are dropped, and an item moved later since goes back in to wait again. Only what is due is
+    looked at, however large the account."""
+    due: list[tuple[int, str]] = []
+    while heap and heap[0][0] <= current:
+        _, seq, item_id = heapq.heappop(heap)
+        at = due_at(item_id)
+        if at is None:
+            continue
+        if at > current:
+            heapq.heappush(heap, (at, seq, item_id))
+            continue
+        due.append((seq, item_id))
+    return [item_id for _, item_id in sorted(due)]
 
 
 def _page(items: list[dict[str, Any]], params: dict[str, Any], url: str, kind: str) -> dict[str, Any]:
@@ -538,18 +559,14 @@ class EmulatorState:
                     released.append(txn_id)
                 self._charges_to_check.update(self._waiters)
             else:
-                due: list[tuple[int, str]] = []
-                heap = self._pending_heap
-                while heap and heap[0][0] <= current:
-                    _, seq, txn_id = heapq.heappop(heap)
+
+                def still_pending(txn_id: str) -> int | None:
                     entry = self.balance_transactions.get(txn_id)
                     if entry is None or entry["status"] != "pending" or txn_id in self.funds_wait_for:
-                        continue
-                    if entry["available_on"] > current:  # moved later since: wait again
-                        heapq.heappush(heap, (entry["available_on"], seq, txn_id))
-                        continue
-                    due.append((seq, txn_id))
-                for _, txn_id in sorted(due):
+                        return None
+                    return entry["available_on"]
+
+                for txn_id in _pop_due(self._pending_heap, current, still_pending):
                     txn = self.balance_transactions[txn_id]
                     txn.update(status="available", available_on=min(txn["available_on"], current))
                     released.append(txn_id)
@@ -761,18 +778,12 @@ class EmulatorState:
         order they were created; only the sessions due are looked at (a heap by `expires_at`)."""
         with self.lock:
             current = now()
-            due: list[tuple[int, str]] = []
-            heap = self._session_heap
-            while heap and heap[0][0] <= current:
-                _, seq, session_id = heapq.heappop(heap)
+
+            def still_open(session_id: str) -> int | None:
                 session = self.checkout_sessions.get(session_id)
-                if session is None or session["status"] != "open":
-                    continue
-                if session["expires_at"] > current:  # moved later since: wait again
-                    heapq.heappush(heap, (session["expires_at"], seq, session_id))
-                    continue
-                due.append((seq, session_id))
-            for _, session_id in sorted(due):
+                return session["expires_at"] if session is not None and session["status"] == "open" else None
+
+            for session_id in _pop_due(self._session_heap, current, still_open):
                 self._expire_session(self.checkout_sessions[session_id])
 
     def control_expire_session(self, session_id: str) -> dict[str, Any]:
