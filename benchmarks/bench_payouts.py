@@ -242,7 +242,7 @@ class WorkerThreads:
             thread.start()
 
     def _work(self) -> None:
-        profiler = cProfile.Profile() if self.profile else None
+        profiler = cProfile.Profile(clock.thread_time) if self.profile else None
         if profiler is not None:
             self.profiles.append(profiler)
         breakdown = self.breakdown
@@ -524,7 +524,7 @@ def measure_release(
     """`payouts_release()` and every payout task it enqueues, until the last has run."""
     breakdown = Breakdown()
     pool = WorkerThreads(workers, profile=profile, breakdown=breakdown)
-    main_profile = cProfile.Profile() if profile else None
+    main_profile = cProfile.Profile(clock.thread_time) if profile else None
     cpu: dict[str, float] = {}
     with payout_tasks_on(pool), breakdown.timing_stripe(), cpu_time(cpu, emulator):
         started = clock.perf_counter()
@@ -617,6 +617,8 @@ def print_profile(profiles: list[cProfile.Profile], out: Callable[[str], None], 
     stats = pstats.Stats(profiles[0], stream=buffer)
     for profiler in profiles[1:]:
         stats.add(profiler)
+    if dump := os.environ.get("BENCH_PROFILE_FILE"):
+        stats.dump_stats(dump)  # for a closer look: python -m pstats FILE
     stats.strip_dirs().sort_stats("tottime").print_stats(lines)
     stats.sort_stats("cumulative").print_stats(lines)
     for line in buffer.getvalue().splitlines():

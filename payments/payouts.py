@@ -528,12 +528,13 @@ def _payouts_decide(claimed: list[tuple[int, int, int]], *, now: datetime) -> li
             .filter(pk__in={booking_id for _, booking_id, _ in claimed})
             .order_by("pk")
         }
-        payments = {
-            payment.pk: payment
-            for payment in Payment.objects.select_for_update()
+        # The payments are locked for their charge only: plain rows, not model instances.
+        charges = dict(
+            Payment.objects.select_for_update()
             .filter(pk__in={payment_id for _, _, payment_id in claimed})
             .order_by("pk")
-        }
+            .values_list("pk", "charge_id")
+        )
         # Lock the payout rows only (``of``): a plain FOR UPDATE would also lock the joined provider rows, and
         # every payout of one provider would then wait for the others' transactions in turn.
         payouts = [
@@ -609,7 +610,7 @@ def _payouts_decide(claimed: list[tuple[int, int, int]], *, now: datetime) -> li
             decided.append(payout)
             # A first payout draws on its charge; a second one (after a reversed first) on the platform's
             # balance, since the charge's room for transfers was used by the first.
-            charge_id = payments[payout.payment_id].charge_id if payout.sequence == 1 else None
+            charge_id = charges[payout.payment_id] if payout.sequence == 1 else None
             sends.append(_Send(payout=payout, charge_id=charge_id))
         _payouts_update_each(decided, ["amount", "debt_netted", "destination_account_id", "updated_at"])
     return sends
@@ -690,6 +691,7 @@ def payout_apply_transfers(applied: list[tuple[int, gateway.Transfer]]) -> list[
             Payment.objects.select_for_update()
             .filter(pk__in={payment_id for _, payment_id in rows})
             .order_by("pk")
+            .values_list("pk", flat=True)  # locked only: no model instances
         )
         payouts = {
             payout.pk: payout
@@ -744,6 +746,7 @@ def payout_apply_transfers(applied: list[tuple[int, gateway.Transfer]]) -> list[
                 ],
             )
             AuditEntry.objects.bulk_create(entries)
+            payouts_url = settings.SITE_URL + reverse("payments:payouts")
             notification_queue_many(
                 [
                     {
@@ -753,7 +756,7 @@ def payout_apply_transfers(applied: list[tuple[int, gateway.Transfer]]) -> list[
                         "context": {
                             "booking": bookings[payout.booking_id],
                             "payout": payout,
-                            "action_url": settings.SITE_URL + reverse("payments:payouts"),
+                            "action_url": payouts_url,
                             "action_label": "See your payouts",
                         },
                     }

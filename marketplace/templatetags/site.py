@@ -1,8 +1,11 @@
+import re
 from functools import lru_cache
 
 from django import template
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -25,3 +28,29 @@ def path(name: str) -> str:
 def _reversed(name: str, prefix: str, urlconf: str | None) -> str:
     # The prefix and urlconf are the key: reverse reads both from the current thread.
     return reverse(name, urlconf=urlconf)
+
+
+# A web address in plain text: up to the first space, quote or angle bracket. Punctuation that ends the
+# sentence (or closes a parenthesis around the address) is not part of it.
+_WEB_ADDRESS = re.compile(r"https?://[^\s<>\"']+")
+_SENTENCE_END = ".,;:!?)"
+
+
+@register.filter(is_safe=True)
+def linkify(text: str) -> SafeString:
+    """Plain text as HTML with its ``http(s)://`` addresses as links, the rest escaped: what ``urlize`` does
+    for the messages we write, at a fifth of its cost (``urlize`` weighs every word as a possible address,
+    and was half the rendering of an email, docs/benchmarks.md). Addresses without a scheme and email
+    addresses stay text: our messages always write links in full."""
+    parts: list[str] = []
+    last = 0
+    for match in _WEB_ADDRESS.finditer(text):
+        address = match.group().rstrip(_SENTENCE_END)
+        end = match.start() + len(address)
+        if address.endswith("://"):
+            continue  # a scheme alone is not an address
+        parts.append(escape(text[last : match.start()]))
+        parts.append(f'<a href="{escape(address)}" rel="nofollow">{escape(address)}</a>')
+        last = end
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # every part is escaped above

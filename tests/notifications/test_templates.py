@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.template.defaultfilters import urlize
 
+from marketplace.templatetags.site import linkify
 from notifications.calendar import CANCEL, booking_ics_attachment
 from notifications.rendering import message_render
 from tests.payments.payout_helpers import paid_booking
@@ -108,3 +110,37 @@ def test_the_text_part_is_signed_with_the_marketplaces_name(booking, client_user
     )
 
     assert message.text.endswith(f"\n-- \nSessions Marketplace · {settings.SITE_URL}\n")
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_links_in_every_message_are_what_urlize_made(name, booking, client_user):
+    """``linkify`` replaced Django's ``urlize`` in the HTML part for speed; for every message we send, the
+    body's HTML is the same as ``urlize`` made of it, except that an email address (the reader's own, in
+    two messages) stays text instead of becoming a ``mailto:`` link. (``urlize`` also drops the full stop
+    after "(someone@example.com).", so those are compared without the address.)"""
+    message = message_render(
+        template=f"notifications/{name}", recipient=client_user, context=_context(booking)
+    )
+    body = message.text.split("\n-- \n")[0]
+
+    if client_user.email in body:
+        assert f"({client_user.email})" in str(linkify(body))
+        body = body.replace(client_user.email, "your address")
+    assert str(linkify(body)) == urlize(body, autoescape=True)
+    if settings.SITE_URL in body:
+        assert f'<a href="{settings.SITE_URL}' in str(linkify(body))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "See https://x.test/a/b?c=1&d=<2>. Then",
+        "O'Brien <b> (https://x.test/p) and http:// alone",
+        'a"https://q.test/"b <script>alert(1)</script>',
+        "two: http://a.test/1, http://b.test/2; done!",
+        "nothing to link here & < > \" '",
+    ],
+)
+def test_linkify_escapes_all_text_and_links_like_urlize(text):
+    assert str(linkify(text)) == urlize(text, autoescape=True)
+    assert "<script>" not in str(linkify(text))
