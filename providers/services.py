@@ -216,7 +216,13 @@ def availability_rules_set(
 
 @transaction.atomic
 def time_off_create(*, provider: Provider, start_date: date, end_date: date, note: str = "") -> TimeOff:
-    """Block whole days (both ends included, in the provider's zone)."""
+    """Block whole days (both ends included, in the provider's zone). Idempotent: the same days again (a
+    form sent twice, from a double click or two tabs at once) return the row already there. The provider's
+    row lock makes two at once take turns, so the second sees the first's row."""
+    Provider.objects.select_for_update().filter(pk=provider.pk).first()
+    existing = TimeOff.objects.filter(provider=provider, start_date=start_date, end_date=end_date).first()
+    if existing is not None:
+        return existing
     time_off = TimeOff.objects.create(provider=provider, start_date=start_date, end_date=end_date, note=note)
     _provider_changed(provider_id=provider.pk)
     return time_off

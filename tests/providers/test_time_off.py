@@ -1,6 +1,7 @@
 """The time-off page: dates in the past are refused; time off over booked sessions asks first, then keeps the
 sessions or cancels each with a full refund through the provider's normal cancellation."""
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,6 +9,7 @@ import pytest
 import time_machine
 from django.contrib.messages import get_messages
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -16,6 +18,8 @@ from payments.models import Payment, Refund
 from payments.namespace import stripe_key
 from payments.services import booking_cancel_with_refund
 from providers import time_off as time_off_module
+from providers.models import TimeOff
+from providers.services import time_off_create
 from providers.time_off import time_off_span
 from tests.factories import UserFactory
 from tests.fixtures.bookings import first_slot
@@ -324,3 +328,47 @@ def test_a_day_off_is_the_providers_local_day_across_dst(provider, day, start, e
     provider.timezone = "Europe/Berlin"
 
     assert time_off_span(provider, day, day) == (start, end)
+
+
+def test_the_same_days_sent_twice_are_kept_once(bookable_provider):
+    days = {"start_date": date(2031, 5, 1), "end_date": date(2031, 5, 3)}
+    first = time_off_create(provider=bookable_provider, note="Holiday", **days)
+    again = time_off_create(provider=bookable_provider, note="Holiday (sent twice)", **days)
+
+    assert again.pk == first.pk
+    assert list(TimeOff.objects.filter(provider=bookable_provider)) == [first]
+    # Other days are other time off.
+    time_off_create(provider=bookable_provider, start_date=date(2031, 5, 2), end_date=date(2031, 5, 3))
+    assert TimeOff.objects.filter(provider=bookable_provider).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_days_sent_twice_at_once_are_kept_once(bookable_provider):
+    """Two requests at the same moment (a double click): each on its own connection and transaction; the
+    provider's row lock makes the second find the first's row instead of adding its own."""
+    barrier = threading.Barrier(2)
+    made: list[int] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            barrier.wait(timeout=10)
+            made.append(
+                time_off_create(
+                    provider=bookable_provider, start_date=date(2031, 6, 1), end_date=date(2031, 6, 7)
+                ).pk
+            )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert len(made) == 2 and made[0] == made[1]
+    assert TimeOff.objects.filter(provider=bookable_provider).count() == 1
