@@ -370,5 +370,6 @@ def test_the_same_days_sent_twice_at_once_are_kept_once(bookable_provider):
         thread.join(timeout=30)
 
     assert errors == []
-    assert len(made) == 2 and made[0] == made[1]
+    assert len(made) == 2
+    assert made[0] == made[1]
     assert TimeOff.objects.filter(provider=bookable_provider).count() == 1
