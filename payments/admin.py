@@ -204,6 +204,7 @@ class WebhookEventAdmin(ReadOnlyMoneyAdmin):
         "attempts",
         "received_at",
         "processed_at",
+        "next_attempt_at",
         "last_error",
     )
     list_filter = ("status", "endpoint", "type")

@@ -188,6 +188,9 @@ class WebhookEvent(models.Model):
     last_error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # After a failure, when the sweeper may try again (``payments.retries.backoff``): a Stripe outage of an
+    # hour must not use up every attempt in minutes.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -1199,7 +1199,11 @@ def _webhook_event_failed(event: WebhookEvent, *, error: str) -> None:
     changed = (
         WebhookEvent.objects.filter(pk=event.pk)
         .exclude(status__in=[WebhookEvent.Status.PROCESSED, WebhookEvent.Status.GAVE_UP])
-        .update(status=status, last_error=error[:2000])
+        .update(
+            status=status,
+            last_error=error[:2000],
+            next_attempt_at=None if gave_up else timezone.now() + backoff(event.attempts),
+        )
     )
     if gave_up and changed:
         _webhook_event_alert(event, error=error)
@@ -1219,14 +1223,17 @@ def webhook_event_replay(*, webhook_event_id: int) -> None:
     """Admin action: process an event again, whatever happened to it before."""
     from payments.tasks import webhook_event_process_task
 
-    WebhookEvent.objects.filter(pk=webhook_event_id).update(status=WebhookEvent.Status.PENDING)
+    WebhookEvent.objects.filter(pk=webhook_event_id).update(
+        status=WebhookEvent.Status.PENDING, next_attempt_at=None
+    )
     webhook_event_process_task.delay(webhook_event_id=webhook_event_id)
 
 
 def webhook_events_redrive(*, now: datetime | None = None) -> int:
-    """Re-enqueue events still pending after a minute (a lost task) or failed with attempts left; give up,
-    with one admin alert each, on events that used all their attempts without finishing (a worker that died
-    while processing them, every time). Returns how many events it touched."""
+    """Re-enqueue events still pending after a minute (a lost task) or failed with attempts left and their
+    backoff passed (1, 2, 4 ... minutes after each failure, ``payments.retries.backoff``); give up, with one
+    admin alert each, on events that used all their attempts without finishing (a worker that died while
+    processing them, every time). Returns how many events it touched."""
     from payments.tasks import webhook_event_process_task
 
     now = now or timezone.now()
@@ -1238,7 +1245,9 @@ def webhook_events_redrive(*, now: datetime | None = None) -> int:
     for event in exhausted:
         _webhook_event_failed(event, error=event.last_error or "processing never finished (worker lost?)")
     ids = list(
-        unfinished.filter(attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS).values_list("pk", flat=True)[:500]
+        unfinished.filter(attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .values_list("pk", flat=True)[:500]
     )
     for pk in ids:
         webhook_event_process_task.delay(webhook_event_id=pk)

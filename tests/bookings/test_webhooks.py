@@ -4,10 +4,13 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.services import booking_create
+from payments import services as payments_services
 from payments.models import Payment, WebhookEvent
 from payments.services import checkout_start, webhook_event_process
 from tests.fixtures.stripe import sign_webhook
@@ -356,3 +359,56 @@ def test_an_event_whose_worker_died_every_time_is_given_up_with_an_alert(
     assert row.status == WebhookEvent.Status.GAVE_UP
     assert "never finished" in row.last_error
     assert len(alerts()) == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_event_waits_longer_after_each_failure_then_goes_through(
+    paid_checkout, stripe_emulator, monkeypatch
+):
+    """An outage of an hour must not use up every attempt in minutes: after each failure the sweeper leaves
+    the event alone for 1, 2, 4 ... minutes; once the cause is gone it is processed like any other."""
+    from payments.services import webhook_events_redrive
+
+    _, payment = paid_checkout
+    row = _store(_session_event(stripe_emulator, payment.checkout_session_id, "checkout.session.completed"))
+    real_sync = payments_services.payment_sync_from_session
+    sent: list[int] = []
+    monkeypatch.setattr(
+        "payments.tasks.webhook_event_process_task.delay",
+        lambda webhook_event_id: sent.append(webhook_event_id),
+    )
+    monkeypatch.setattr("payments.services.payment_sync_from_session", lambda **kwargs: 1 / 0)
+    start = timezone.now() + timedelta(minutes=5)  # the event is past its first minute
+
+    with time_machine.travel(start, tick=False):
+        webhook_event_process(webhook_event_id=row.pk)  # the first try, on arrival: fails
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (WebhookEvent.Status.FAILED, 1)
+    assert row.next_attempt_at == start + timedelta(minutes=1)
+
+    waits = []
+    moment = start
+    for attempt in (2, 3, 4):
+        waited = row.next_attempt_at - moment
+        with time_machine.travel(row.next_attempt_at - timedelta(seconds=1), tick=False):
+            webhook_events_redrive()  # too early: left alone
+        assert sent == []
+        moment = row.next_attempt_at
+        with time_machine.travel(moment, tick=False):
+            webhook_events_redrive()
+            assert sent == [row.pk]
+            webhook_event_process(webhook_event_id=sent.pop())
+        row.refresh_from_db()
+        assert row.attempts == attempt
+        waits.append(waited)
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert row.next_attempt_at == moment + timedelta(minutes=8)
+
+    monkeypatch.setattr("payments.services.payment_sync_from_session", real_sync)
+    with time_machine.travel(row.next_attempt_at, tick=False):
+        webhook_events_redrive()
+        webhook_event_process(webhook_event_id=sent.pop())
+    row.refresh_from_db()
+    payment.refresh_from_db()
+    assert row.status == WebhookEvent.Status.PROCESSED
+    assert payment.status == Payment.Status.PAID
