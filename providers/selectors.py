@@ -6,12 +6,12 @@ import json
 import logging
 import pickle
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ import redis
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.core.paginator import Page
-from django.db import DEFAULT_DB_ALIAS, connection, models
+from django.db import connection
 from django.db.models import (
     DateTimeField,
     Exists,
@@ -38,6 +38,7 @@ from django.utils.translation import get_language
 
 from marketplace.models import User
 from marketplace.money import format_money
+from marketplace.rows import columns, instance_from_row
 from providers.html import week_grid_html
 from providers.models import AvailabilityRule, Category, Favourite, Provider, Service, TimeOff
 from providers.services import SEARCH_CONFIG
@@ -61,7 +62,6 @@ CATEGORY_CHOICES_KEY = "providers:category-choices"
 # The home page's search form, rendered: the same for every visitor, and most of that page's cost.
 HOME_SEARCH_FORM_KEY = "providers:home-search-form"
 T = TypeVar("T")
-M = TypeVar("M", bound=models.Model)
 logger = logging.getLogger(__name__)
 
 
@@ -365,29 +365,12 @@ class SlotWeek:
 SERVICE_FIELDS = ("id", "title", "description", "duration_minutes", "price_amount", "currency", "location")
 
 
-def _instance_from_row(model: type[M], values: Sequence[Any]) -> M:
-    """A model instance from its concrete columns in order, through each field's converters (a JSONField's
-    decoding), as the ORM would build it."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            value = converter(value, column, connection)
-        converted.append(value)
-    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in fields], converted)
-
-
-def _columns(model: type[models.Model], alias: str) -> str:
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
 # The profile's one query, written out: Django's compiler took 1.8 of its 2.1 ms of CPU (three JSON array
 # subqueries and a join compiled on every request), more than the rest of the page's data together
 # (docs/benchmarks.md). The column lists come from the models, so a new field is read without a change
 # here; tests/providers/test_public_profile.py compares the result with the models' own reads.
 _PUBLIC_PROVIDER_SQL = f"""
-SELECT {_columns(Provider, "p")}, {_columns(Category, "c")},
+SELECT {columns(Provider, "p")}, {columns(Category, "c")},
   (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'weekday', r.weekday, 'start_time', r.start_time, 'end_time', r.end_time)), '[]')
      FROM {AvailabilityRule._meta.db_table} r WHERE r.provider_id = p.id),
@@ -422,8 +405,8 @@ def public_provider(*, slug: str) -> Provider | None:
     rule_rows, time_off_rows, service_rows = (
         json.loads(text) for text in row[provider_width + category_width :]
     )
-    provider = _instance_from_row(Provider, provider_values)
-    category = _instance_from_row(Category, category_values) if category_values[0] is not None else None
+    provider = instance_from_row(Provider, provider_values)
+    category = instance_from_row(Category, category_values) if category_values[0] is not None else None
     Provider.category.field.set_cached_value(provider, category)
     # Cheapest first, as the page lists them; each knows its provider without another query.
     provider.public_services = [  # type: ignore[attr-defined]
