@@ -385,18 +385,9 @@ def payouts_release(
     now = now or timezone.now()
     summary = ReleaseSummary()
     last_pk = 0
-    due = Q(status__in=Payout.RELEASABLE_STATUSES, due_at__lte=now) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    lapsed = Q(status=Payout.Status.PROCESSING, next_attempt_at__lte=now)
     while True:
         with transaction.atomic():
-            batch = list(
-                Payout.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("provider")
-                .filter(due | lapsed, pk__gt=last_pk)
-                .order_by("pk")[:500]
-            )
+            batch = _payouts_releasable(after=last_pk, now=now)
             if not batch:
                 break
             disputed = _disputed_bookings(batch)
@@ -618,10 +609,39 @@ def _payments_lock(payment_ids: Iterable[int]) -> dict[int, str | None]:
 def _payouts_lock(payout_ids: Iterable[int]) -> list[Payout]:
     """Lock the payouts; each with its provider (the fields ``_PROVIDER_PAYOUT_FIELDS``; the rest load if
     read), by id."""
+    return _payouts_with_provider(_LOCK_PAYOUTS_SQL, [sorted(payout_ids)])
+
+
+# Due payouts that may go to a transfer, and payouts whose transfer task died (``processing`` with a lapsed
+# lease), 500 at a time after ``after``, skipping rows another release run holds.
+_RELEASABLE_SQL = f"""
+SELECT {columns(Payout, "o")}, {columns(Provider, "p", _PROVIDER_PAYOUT_FIELDS)}
+FROM {Payout._meta.db_table} o JOIN {Provider._meta.db_table} p ON p.id = o.provider_id
+WHERE o.id > %(after)s AND (
+  (o.status = ANY(%(releasable)s) AND o.due_at <= %(now)s
+   AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= %(now)s))
+  OR (o.status = %(processing)s AND o.next_attempt_at <= %(now)s))
+ORDER BY o.id LIMIT 500 FOR UPDATE OF o SKIP LOCKED
+"""  # noqa: S608 - names from the models, values as parameters
+
+
+def _payouts_releasable(*, after: int, now: datetime) -> list[Payout]:
+    return _payouts_with_provider(
+        _RELEASABLE_SQL,
+        {
+            "after": after,
+            "now": now,
+            "releasable": list(Payout.RELEASABLE_STATUSES),
+            "processing": Payout.Status.PROCESSING,
+        },
+    )
+
+
+def _payouts_with_provider(sql: str, params: Any) -> list[Payout]:
     width = len(Payout._meta.concrete_fields)
     payouts = []
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_PAYOUTS_SQL, [sorted(payout_ids)])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     for row in rows:
         payout = instance_from_row(Payout, row[:width])
@@ -776,29 +796,10 @@ def payout_apply_transfers(applied: list[tuple[int, gateway.Transfer]]) -> list[
     per payout. Returns the payouts, in the order of ``applied``."""
     payout_ids = [payout_id for payout_id, _ in applied]
     with transaction.atomic():
-        rows = list(Payout.objects.filter(pk__in=payout_ids).values_list("booking_id", "payment_id"))
-        # The client comes along for the "payout sent" message (one round trip fewer); only the booking's
-        # row is locked.
-        bookings = {
-            booking.pk: booking
-            for booking in Booking.objects.select_for_update(of=("self",))
-            .select_related("client")
-            .filter(pk__in={booking_id for booking_id, _ in rows})
-            .order_by("pk")
-        }
-        list(
-            Payment.objects.select_for_update()
-            .filter(pk__in={payment_id for _, payment_id in rows})
-            .order_by("pk")
-            .values_list("pk", flat=True)  # locked only: no model instances
-        )
-        payouts = {
-            payout.pk: payout
-            for payout in Payout.objects.select_for_update(of=("self",))
-            .select_related("provider__user")
-            .filter(pk__in=payout_ids)
-            .order_by("pk")
-        }
+        rows = _payout_parents(payout_ids)
+        bookings = _bookings_lock({booking_id for booking_id, _ in rows})
+        _payments_lock({payment_id for _, payment_id in rows})
+        payouts = {payout.pk: payout for payout in _payouts_lock(payout_ids)}
         paid: list[Payout] = []
         entries: list[AuditEntry] = []
         for payout_id, transfer in applied:
@@ -845,31 +846,85 @@ def payout_apply_transfers(applied: list[tuple[int, gateway.Transfer]]) -> list[
                 ],
             )
             AuditEntry.objects.bulk_create(entries)
-            payouts_url = settings.SITE_URL + reverse("payments:payouts")
-            notification_queue_many(
-                [
-                    {
-                        "key": f"payout-sent-{payout.pk}",
-                        "recipient": payout.provider.user,
-                        "template": "notifications/payout_sent.txt",
-                        "context": {
-                            "booking": bookings[payout.booking_id],
-                            "payout": payout,
-                            "action_url": payouts_url,
-                            "action_label": "See your payouts",
-                        },
-                    }
-                    for payout in paid
-                ]
-            )
+            _payouts_sent_notify(paid)
             # A refund or chargeback that came while a transfer was on its way: take the difference back.
             touched = [bookings[payout.booking_id] for payout in paid]
             sent = providers_paid(booking.pk for booking in touched)
             owed = providers_owed(touched)
             for booking in dict.fromkeys(touched):
                 if sent[booking.pk] > owed[booking.pk]:
-                    payout_clawback(booking=booking)
+                    payout_clawback(booking=Booking.objects.get(pk=booking.pk))
     return [payouts[payout_id] for payout_id in payout_ids]
+
+
+def _payouts_sent_notify(paid: list[Payout]) -> None:
+    """Queue the "payout sent" message of each of ``paid`` (just marked paid, in the caller's transaction)."""
+    bookings, recipients = _payout_sent_readers(paid)
+    payouts_url = settings.SITE_URL + reverse("payments:payouts")
+    notification_queue_many(
+        [
+            {
+                "key": f"payout-sent-{payout.pk}",
+                "recipient": recipients[payout.provider.user_id],
+                "template": "notifications/payout_sent.txt",
+                "context": {
+                    "booking": bookings[payout.booking_id],
+                    "payout": payout,
+                    "action_url": payouts_url,
+                    "action_label": "See your payouts",
+                },
+            }
+            for payout in paid
+        ]
+    )
+
+
+# What the "payout sent" message reads of the booking, its client and the provider's user (a field left out
+# is loaded if a template comes to read it). Written out for the reason the batch's locks are.
+_SENT_BOOKING_FIELDS = ("id", "client_id", "service_title", "start_at", "currency")
+_SENT_USER_FIELDS = ("id", "email", "name", "timezone", "has_reminders_on", "has_tips_on")
+
+_SENT_BOOKINGS_SQL = f"""
+SELECT {columns(Booking, "b", _SENT_BOOKING_FIELDS)}, {columns(User, "c", _SENT_USER_FIELDS)}
+FROM {Booking._meta.db_table} b JOIN {User._meta.db_table} c ON c.id = b.client_id
+WHERE b.id = ANY(%s)
+"""  # noqa: S608 - names from the models, values as parameters
+
+_SENT_RECIPIENTS_SQL = f"""
+SELECT {columns(User, "u", _SENT_USER_FIELDS)} FROM {User._meta.db_table} u WHERE u.id = ANY(%s)
+"""  # noqa: S608 - names from the models, values as parameters
+
+
+def _payout_sent_readers(paid: list[Payout]) -> tuple[dict[int, Booking], dict[int, User]]:
+    """The bookings (with their client) and the providers' users of ``paid``, by id, in two statements."""
+    width = len(_SENT_BOOKING_FIELDS)
+    bookings: dict[int, Booking] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_BOOKINGS_SQL, [sorted({payout.booking_id for payout in paid})])
+        for row in cursor.fetchall():
+            booking = instance_from_row(Booking, row[:width], _SENT_BOOKING_FIELDS)
+            Booking.client.field.set_cached_value(
+                booking, instance_from_row(User, row[width:], _SENT_USER_FIELDS)
+            )
+            bookings[booking.pk] = booking
+        cursor.execute(_SENT_RECIPIENTS_SQL, [sorted({payout.provider.user_id for payout in paid})])
+        recipients = {
+            user.pk: user
+            for user in (instance_from_row(User, row, _SENT_USER_FIELDS) for row in cursor.fetchall())
+        }
+    return bookings, recipients
+
+
+_PARENTS_SQL = f"""
+SELECT booking_id, payment_id FROM {Payout._meta.db_table} WHERE id = ANY(%s)
+"""  # noqa: S608 - the table name from the model, values as parameters
+
+
+def _payout_parents(payout_ids: list[int]) -> list[tuple[int, int]]:
+    """(booking id, payment id) of each payout: what to lock before the payouts themselves."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PARENTS_SQL, [payout_ids])
+        return cursor.fetchall()
 
 
 @transaction.atomic
