@@ -15,8 +15,9 @@ payments: payments registers a check with :func:`register_review_refusal` (as bo
 ``providers.slots``).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
+from typing import overload
 
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, connection, transaction
@@ -26,6 +27,7 @@ from django.utils import timezone
 from bookings.models import Booking, Review
 from marketplace.audit import audit_record
 from marketplace.models import User
+from marketplace.rows import columns, instance_from_row
 from providers.models import Provider
 from providers.selectors import ProfileReviews
 
@@ -171,7 +173,7 @@ def provider_profile_reviews(provider: Provider, page_number: str | int | None) 
     ``providers.selectors``."""
     if not provider.rating_count:
         return ProfileReviews(
-            page=_reviews_paginator(provider, total=0).get_page(page_number),
+            page=Paginator(_VisibleReviews(provider.pk, total=0), REVIEWS_PER_PAGE).get_page(page_number),
             breakdown=[(stars, 0) for stars in range(5, 0, -1)],
         )
     # Written out: on the profile of every reviewed provider, and Django's compiler was most of its cost.
@@ -190,24 +192,68 @@ GROUP BY rating
 """  # noqa: S608 - the table name from the model, values as parameters
 
 
-def provider_reviews_page(
-    provider: Provider, page_number: str | int | None, *, total: int | None = None
-) -> Page:
-    """One page of ``provider``'s visible reviews, newest first, with each reviewer's name: the page's query,
-    plus a count unless the caller knows ``total``. A page number out of range gives the last page."""
-    return _reviews_paginator(provider, total=total).get_page(page_number)
+def provider_reviews_page(provider: Provider, page_number: str | int | None, *, total: int) -> Page:
+    """One page of ``provider``'s ``total`` visible reviews, newest first, with each reviewer's name: one
+    query. A page number out of range gives the last page."""
+    return Paginator(_VisibleReviews(provider.pk, total=total), REVIEWS_PER_PAGE).get_page(page_number)
 
 
-def _reviews_paginator(provider: Provider, *, total: int | None) -> Paginator:
-    reviews = (
-        Review.objects.filter(provider=provider, is_hidden=False)
-        .select_related("client")
-        .only("rating", "body", "reply", "replied_at", "created_at", "client__name", "client__email")
-        .order_by("-created_at", "-pk")
-    )
-    paginator = Paginator(reviews, REVIEWS_PER_PAGE)
-    if total is not None:
-        paginator.count = total  # a cached property: the count query is not run
-    if total == 0:
-        paginator.object_list = reviews.none()  # nothing to read: the page's query is not run either
-    return paginator
+# What a review on the profile shows, and of its reviewer (``Review.reviewer_name``).
+_PAGE_REVIEW_FIELDS = ("id", "client_id", "rating", "body", "reply", "replied_at", "created_at")
+_PAGE_CLIENT_FIELDS = ("id", "name", "email")
+
+# Written out for the reason the stars are: the ORM's compiler cost more CPU than the query on every view of
+# a reviewed provider's profile (docs/benchmarks.md). tests/providers/test_profile_reviews.py holds it to the
+# ORM's page.
+_PAGE_SQL = f"""
+SELECT {columns(Review, "r", _PAGE_REVIEW_FIELDS)}, {columns(User, "u", _PAGE_CLIENT_FIELDS)}
+FROM {Review._meta.db_table} r JOIN {User._meta.db_table} u ON u.id = r.client_id
+WHERE r.provider_id = %(provider)s AND NOT r.is_hidden
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""  # noqa: S608 - names from the models, values as parameters
+
+
+class _VisibleReviews:
+    """A provider's visible reviews, newest first, as the paginator reads them: ``total`` long (known from
+    the provider's counts, so no count query), and each slice one query."""
+
+    def __init__(self, provider_id: int, *, total: int) -> None:
+        self.provider_id = provider_id
+        self.total = total
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[Review]:
+        return iter(self[:])
+
+    @overload
+    def __getitem__(self, key: int) -> Review: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[Review]: ...
+
+    def __getitem__(self, key: int | slice) -> Review | list[Review]:
+        if isinstance(key, int):
+            index = range(self.total)[key]  # an IndexError out of range, as a list's
+            return self[index : index + 1][0]
+        start, stop, step = key.indices(self.total)
+        assert step == 1, "pages are contiguous"
+        if stop <= start:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(_PAGE_SQL, {"provider": self.provider_id, "limit": stop - start, "offset": start})
+            rows = cursor.fetchall()
+        width = len(_PAGE_REVIEW_FIELDS)
+        reviews = []
+        for row in rows:
+            review = instance_from_row(Review, row[:width], _PAGE_REVIEW_FIELDS)
+            Review.client.field.set_cached_value(
+                review, instance_from_row(User, row[width:], _PAGE_CLIENT_FIELDS)
+            )
+            reviews.append(review)
+        return reviews

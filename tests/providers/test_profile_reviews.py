@@ -188,3 +188,40 @@ def test_review_and_reply_text_is_escaped_on_the_profile(anonymous, bookable_ser
     assert "<script>alert" not in body
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in body
     assert "&lt;b&gt;bold&lt;/b&gt;" in body
+
+
+def test_each_page_read_in_sql_is_the_orms_page(bookable_service, staff_user):
+    """The profile's page of reviews is written out in SQL (``bookings.reviews._VisibleReviews``); every page,
+    and every review on it, is what the ORM reads: hidden ones left out, newest first, ties by id."""
+    from bookings.reviews import REVIEWS_PER_PAGE, provider_reviews_page
+
+    made = [
+        _review(
+            bookable_service, rating=1 + n % 5, body=f"Words {n}", name=f"Client {n} Person", days_ago=n % 7
+        )
+        for n in range(23)
+    ]
+    review_set_hidden(review_id=made[4].pk, is_hidden=True, actor=staff_user)
+    review_reply(review_id=made[6].pk, user=bookable_service.provider.user, reply="Thank you")
+    # Two reviews at the same moment: the newer id first.
+    Review.objects.filter(pk__in=[made[8].pk, made[9].pk]).update(created_at=made[8].created_at)
+    provider = bookable_service.provider
+    visible = list(
+        Review.objects.filter(provider=provider, is_hidden=False)
+        .select_related("client")
+        .order_by("-created_at", "-pk")
+    )
+    fields = ["pk", "rating", "body", "reply", "replied_at", "created_at", "reviewer_name"]
+
+    pages = [provider_reviews_page(provider, number, total=len(visible)) for number in (1, 2, 3, 99, "x")]
+
+    expected = [visible[:10], visible[10:20], visible[20:], visible[20:], visible[:10]]
+    for page, rows in zip(pages, expected, strict=True):
+        assert [[getattr(r, f) for f in fields] for r in page] == [
+            [getattr(r, f) for f in fields] for r in rows
+        ]
+    assert pages[0].paginator.num_pages == 3
+    assert REVIEWS_PER_PAGE == 10
+    assert pages[2][0].pk == visible[20].pk  # a page indexes like a list
+    with pytest.raises(IndexError):
+        pages[2][5]
