@@ -21,17 +21,18 @@ from django.core.cache import cache
 from django.core.paginator import Page
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     DateTimeField,
-    Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OrderBy,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.translation import get_language
@@ -95,6 +96,15 @@ CARD_FIELDS = (
 )
 
 
+# A provider's active services from a price up, for the price range's subqueries. They name the outer
+# provider table, which Django leaves unaliased in the search's page and count queries; a query that nests the
+# search's queryset inside another (where Django would alias it U0) must filter by price the ORM's way.
+_IN_RANGE_SQL = (
+    f'{Service._meta.db_table} s WHERE s.provider_id = "{Provider._meta.db_table}"."id" '
+    "AND s.is_active AND s.price_amount >= %s"
+)
+
+
 def provider_search(
     *,
     text: str = "",
@@ -131,13 +141,21 @@ def provider_search(
             providers = providers.filter(price_from__lte=price_max)
         providers = providers.annotate(from_price=F("price_from"))
     else:
-        in_range = Service.objects.filter(
-            provider=OuterRef("pk"), is_active=True, price_amount__gte=price_min
-        ).order_by("price_amount")
+        # The services inside the range, written out: the same two subqueries as ``Exists`` and ``Subquery``
+        # of a Service queryset would give, without their compiling, which was a fifth of the page's CPU
+        # (twice a page: the count and the page; docs/benchmarks.md). tests/providers/test_search.py holds
+        # the results to the ORM's.
+        in_range, params = _IN_RANGE_SQL, [price_min]
         if price_max is not None:
-            in_range = in_range.filter(price_amount__lte=price_max)
-        providers = providers.filter(Exists(in_range)).annotate(
-            from_price=Subquery(in_range.values("price_amount")[:1])
+            in_range, params = in_range + " AND s.price_amount <= %s", [price_min, price_max]
+        providers = providers.filter(
+            RawSQL(f"EXISTS (SELECT 1 FROM {in_range})", params, output_field=BooleanField())  # noqa: S608,S611 - names from the models, values as parameters
+        ).annotate(
+            from_price=RawSQL(  # noqa: S611 - names from the models, values as parameters
+                f"(SELECT s.price_amount FROM {in_range} ORDER BY s.price_amount LIMIT 1)",  # noqa: S608
+                params,
+                output_field=IntegerField(),
+            )
         )
     if rating_min is not None:
         providers = providers.filter(rating_average__gte=rating_min)

@@ -503,3 +503,56 @@ def test_card_texts_read_as_the_template_filters_would_in_the_viewers_zone():
     assert [card.url for card in cards] == [
         reverse("providers:profile", args=[f"card-{n}"]) for n in range(5)
     ]
+
+
+@pytest.mark.django_db
+def test_a_price_range_finds_what_the_orms_subqueries_find_with_every_sort_and_filter():
+    """The price range's two subqueries are written out (``providers.selectors._IN_RANGE_SQL``); over many
+    providers, ranges and sorts, and with a category and a word, they find and price what the ORM's
+    ``Exists`` and ``Subquery`` of the services find."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from providers.models import Service
+
+    yoga, music = CategoryFactory(name="Yoga", slug="yoga"), CategoryFactory(name="Music", slug="music")
+    for n in range(24):
+        provider = listed_provider(
+            display_name=f"Provider {n}",
+            category=(yoga, music)[n % 2],
+            services=tuple((f"Session {k}", 1500 + 700 * ((n * 3 + k * 5) % 13)) for k in range(1 + n % 3)),
+        )
+        if n % 4 == 0:  # a paused service inside every range must not count
+            ServiceFactory(provider=provider, price_amount=4000, is_active=False)
+
+    def by_the_orm(price_min, price_max, **filters):
+        in_range = Service.objects.filter(
+            provider=OuterRef("pk"), is_active=True, price_amount__gte=price_min
+        ).order_by("price_amount")
+        if price_max is not None:
+            in_range = in_range.filter(price_amount__lte=price_max)
+        base = provider_search(**filters)
+        return {
+            p.pk: p.from_price
+            for p in base.model.objects.filter(pk__in=base.values("pk"))
+            .filter(Exists(in_range))
+            .annotate(from_price=Subquery(in_range.values("price_amount")[:1]))
+        }
+
+    checked = 0
+    for price_min, price_max in [
+        (0, None),
+        (2000, None),
+        (3000, 6000),
+        (4000, 4000),
+        (9000, 20000),
+        (99999, None),
+    ]:
+        for filters in [{}, {"category_slug": "yoga"}, {"text": "provider"}]:
+            expected = by_the_orm(price_min, price_max, **filters)
+            for sort in ("relevance", "price", "rating", "soonest"):
+                found = list(provider_search(price_min=price_min, price_max=price_max, sort=sort, **filters))
+                assert {p.pk: p.from_price for p in found} == expected
+                if sort == "price":
+                    assert [p.from_price for p in found] == sorted(p.from_price for p in found)
+                checked += len(found)
+    assert checked > 100
