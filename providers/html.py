@@ -1,5 +1,5 @@
-"""The two lists the busiest pages repeat up to a hundred times, built as strings in Python: the profile's
-slot links and the search page's result cards. Through the template language (a loop or an include per
+"""What the busiest pages repeat up to a hundred times, built as strings in Python: the profile's slot links,
+the search page's result cards and its filter fields. Through the template language (a loop or an include per
 item, each with its conditions and variables) they were the pages' largest cost after their queries
 (docs/benchmarks.md). Every value is escaped, as autoescaping would; each function's result is safe."""
 
@@ -13,6 +13,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 if TYPE_CHECKING:
+    from providers.forms import SearchForm
     from providers.selectors import ProviderCard, SlotWeek
 
 
@@ -78,4 +79,36 @@ def search_result_cards_html(cards: list[ProviderCard], *, price_filtered: bool)
             "</dl></div></article>"
         )
     # Safe: every value in it was escaped above.
+    return mark_safe("".join(html))
+
+
+def search_filters_html(form: SearchForm, cities: list[str]) -> SafeString:
+    """The search page's filter fields and its list of cities, built as one string: through the template
+    language (an include per field, a loop per select, a loop over the cities) they were a quarter of the
+    page's CPU (docs/benchmarks.md). The same markup as ``includes/field.html``: a label for each field, the
+    field's errors tied to it (``aria-describedby``), its value kept. Inputs are rendered by the form (its
+    widget, through ``marketplace.form_renderer``); selects here, with their options."""
+    html = []
+    for field in form.visible_fields():
+        field_id, error_id = escape(field.id_for_label), f"{escape(field.auto_id)}_error"
+        errors = "".join(f'<p class="error" id="{error_id}">{escape(error)}</p>' for error in field.errors)
+        if field.widget_type == "select":
+            current = field.value()
+            current = "" if current is None else str(current)
+            options = "".join(
+                f'<option value="{escape(value)}"{" selected" if str(value) == current else ""}>'
+                f"{escape(label)}</option>"
+                for value, label in field.field.choices  # type: ignore[attr-defined]
+            )
+            invalid = f' aria-invalid="true" aria-describedby="{error_id}"' if errors else ""
+            control = f'<select name="{escape(field.html_name)}" id="{field_id}"{invalid}>{options}</select>'
+        else:
+            control = str(field)  # the widget, escaped by the form's renderer
+        html.append(
+            f'<div class="field{" field-invalid" if field.errors else ""}">'
+            f'<label for="{field_id}">{escape(field.label)}</label>{control}{errors}</div>'
+        )
+    options = "".join(f'<option value="{escape(city)}">' for city in cities)
+    html.append(f'<datalist id="city-options">{options}</datalist>')
+    # Safe: every value in it was escaped above, and the inputs by the form's renderer.
     return mark_safe("".join(html))

@@ -6,7 +6,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from marketplace.forms import TimezoneSelect
 from providers.forms import SearchForm
-from providers.html import search_result_cards_html
+from providers.html import search_filters_html, search_result_cards_html
 from providers.selectors import HOME_SEARCH_FORM_KEY, ProviderCard, through_cache
 
 register = template.Library()
@@ -44,3 +44,8 @@ def timezone_select(name: str, selected: str, element_id: str) -> SafeString:
 @register.simple_tag
 def search_result_cards(cards: list[ProviderCard], price_filtered: bool) -> SafeString:
     return search_result_cards_html(cards, price_filtered=price_filtered)
+
+
+@register.simple_tag
+def search_filters(form: SearchForm, cities: list[str]) -> SafeString:
+    return search_filters_html(form, cities)

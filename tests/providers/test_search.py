@@ -556,3 +556,33 @@ def test_a_price_range_finds_what_the_orms_subqueries_find_with_every_sort_and_f
                     assert [p.from_price for p in found] == sorted(p.from_price for p in found)
                 checked += len(found)
     assert checked > 100
+
+
+@pytest.mark.django_db
+def test_the_filters_keep_what_was_asked_escaped_with_each_error_tied_to_its_field(anonymous):
+    """The filter fields are built in Python (``providers.html.search_filters_html``): each has its label,
+    keeps the value asked for (escaped), marks the chosen option, and ties its error to the field."""
+    CategoryFactory(name="Yoga & <Pilates>", slug="yoga")
+
+    body = search_page(
+        anonymous,
+        q='<b>"flow"</b>',
+        category="yoga",
+        city="Lyon",
+        price_min="cheap",
+        rating="4",
+        sort="price",
+    ).content.decode()
+
+    for name in ("q", "category", "city", "price_min", "price_max", "rating", "sort"):
+        assert f'<label for="id_{name}">' in body
+        assert f'id="id_{name}"' in body
+    assert 'value="&lt;b&gt;&quot;flow&quot;&lt;/b&gt;"' in body
+    assert "<b>" not in body.split('id="search-filters"')[1].split("</form>")[0]
+    assert '<option value="yoga" selected>Yoga &amp; &lt;Pilates&gt;</option>' in body
+    assert '<option value="4" selected>' in body
+    assert '<option value="price" selected>' in body
+    assert 'aria-invalid="true" aria-describedby="id_price_min_error"' in body
+    assert '<div class="field field-invalid"><label for="id_price_min">' in body
+    assert '<p class="error" id="id_price_min_error">Enter a number.</p>' in body
+    assert '<datalist id="city-options">' in body
