@@ -3,6 +3,7 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -28,6 +29,20 @@ def path(name: str) -> str:
 def _reversed(name: str, prefix: str, urlconf: str | None) -> str:
     # The prefix and urlconf are the key: reverse reads both from the current thread.
     return reverse(name, urlconf=urlconf)
+
+
+@register.simple_tag
+def asset(path: str) -> str:
+    """``{% static path %}`` looked up once per process (and static URL and storage): every page's layout
+    names three files, and the storage's lookup (the manifest, quoting, joining) was a tenth of the home
+    page's CPU (docs/benchmarks.md)."""
+    return _asset_url(path, settings.STATIC_URL, settings.STORAGES["staticfiles"]["BACKEND"])
+
+
+@lru_cache(maxsize=64)
+def _asset_url(path: str, static_url: str | None, storage: str) -> str:
+    # The static URL (script prefix included) and the storage are the key: tests and deployments change them.
+    return static(path)
 
 
 # A web address in plain text: up to the first space, quote or angle bracket. Punctuation that ends the
