@@ -149,3 +149,44 @@ def test_a_refund_that_failed_after_succeeding_and_waits_for_staff_is_not_taken_
         refund_retry(refund_id=refund.pk, actor=staff_user)
 
     assert ledger_check().mismatches == []
+
+
+def test_money_moved_at_stripe_whose_event_is_still_being_processed_waits_for_the_next_run(
+    history, stripe_emulator
+):
+    """A refund made in Stripe's dashboard whose events arrived but are not processed yet: our rows are
+    behind Stripe by design until they are, so the booking is listed as waiting, not as a mismatch. If we
+    give up on the events, it is a mismatch again."""
+    from payments.models import WebhookEvent
+
+    confirmed = history["confirmed"]
+    payment = Payment.objects.get(booking=confirmed)
+    gateway.refund_create(
+        payment_intent_id=payment.payment_intent_id, amount=500, metadata={}, idempotency_key="dashboard-2"
+    )
+    stored = [
+        WebhookEvent.objects.create(
+            stripe_event_id=event["id"], endpoint="platform", type=event["type"], payload=event
+        )
+        for event in stripe_emulator.events()
+        if event["type"] in ("charge.refunded", "refund.created")
+        and payment.payment_intent_id
+        in (event["data"]["object"].get("payment_intent"), event["data"]["object"].get("id"))
+        and not WebhookEvent.objects.filter(stripe_event_id=event["id"]).exists()
+    ]
+    assert stored  # the emulator sent them
+
+    report = ledger_check()
+
+    assert report.mismatches == []
+    assert report.awaiting_events == [confirmed.reference]
+    out = StringIO()
+    call_command("check_ledger", stdout=out)
+    assert "1 booking(s) not compared with Stripe yet" in out.getvalue()
+    assert confirmed.reference in out.getvalue()
+
+    WebhookEvent.objects.filter(pk__in=[e.pk for e in stored]).update(status=WebhookEvent.Status.GAVE_UP)
+
+    [ledger] = ledger_check().mismatches
+    assert ledger.reference == confirmed.reference
+    assert any("Stripe refunded 500" in problem for problem in ledger.problems)

@@ -28,6 +28,12 @@ class Command(BaseCommand):
             self.stdout.write(f"{ledger.reference}: {ledger.figures()}")
             for problem in ledger.problems:
                 self.stdout.write(f"    - {problem}")
+        if report.awaiting_events:
+            self.stdout.write(
+                f"{len(report.awaiting_events)} booking(s) not compared with Stripe yet: a Stripe event "
+                f"about them is still being processed ({', '.join(report.awaiting_events[:20])}). The next "
+                "run compares them."
+            )
         if report.provider_debt:
             self.stdout.write(f"Providers owe {report.provider_debt} (refused reversals not yet netted).")
         if report.mismatches:
