@@ -1,5 +1,7 @@
 """Template helpers for provider pages: durations, the search form on the home page, the zone picker."""
 
+from functools import lru_cache
+
 from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
@@ -37,7 +39,15 @@ def provider_search_form() -> SafeString:
 
 @register.simple_tag
 def timezone_select(name: str, selected: str, element_id: str) -> SafeString:
-    """The zone picker (``marketplace.forms.TimezoneSelect``) outside a form object, for the profile page."""
+    """The zone picker (``marketplace.forms.TimezoneSelect``) outside a form object, for the profile page.
+    Kept per process for each zone it marks: the ~420 options are the same for everyone, and marking one in
+    28 KB of them was 4% of the profile's CPU (docs/benchmarks.md). The viewer's zone is a valid zone name
+    (``marketplace.timezones``), so the entries are bounded."""
+    return _timezone_select(name, selected, element_id)
+
+
+@lru_cache(maxsize=128)
+def _timezone_select(name: str, selected: str, element_id: str) -> SafeString:
     return TimezoneSelect().render(name, selected, {"id": element_id})
 
 

@@ -168,3 +168,17 @@ def test_a_page_answering_a_post_is_never_held_back(anonymous):
     response = anonymous.post(reverse("login"), {"username": "nobody@example.com", "password": "wrong"})
 
     assert "data-zone-unknown" not in response.content.decode()
+
+
+def test_the_profiles_zone_picker_marks_each_viewers_zone_though_it_is_kept_per_process():
+    from providers.templatetags.providers_tags import timezone_select
+
+    for _ in range(2):  # the second round comes from the kept entries
+        tokyo = timezone_select("tz", "Asia/Tokyo", "id_tz")
+        new_york = timezone_select("tz", "America/New_York", "id_tz")
+        assert '<option value="Asia/Tokyo" selected' in tokyo
+        assert '<option value="America/New_York" selected' not in tokyo
+        assert '<option value="America/New_York" selected' in new_york
+        assert tokyo.count(" selected") == new_york.count(" selected") == 1
+        assert 'name="tz"' in tokyo
+        assert 'id="id_tz"' in tokyo
