@@ -33,8 +33,9 @@ amount, from the right charge, to the provider; anything else raises `BenchmarkF
 
     .venv/bin/python benchmarks/run.py --only payouts [--payouts 10000] [--workers 4] [--profile]
 
-`--profile` runs the release under cProfile (one profiler per thread, merged) and prints where the time
-goes; a profiled run is slower, so its figures are not the recorded ones.
+`--profile` runs the release under cProfile (one profiler per thread, merged, timing each thread's own
+CPU) and prints where the time goes; with `BENCH_PROFILE_FILE=path` it also writes the stats there for
+`python -m pstats`. A profiled run is slower, so its figures are not the recorded ones.
 """
 
 from __future__ import annotations
